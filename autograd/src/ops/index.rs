@@ -1,0 +1,151 @@
+//! Indexing: `index_select` (whole slices by index) and `gather` (one element per position, e.g.
+//! the target class of each row). Backward scatters `dy` back, adding where an index repeats.
+
+use crate::op::{Backward, Op};
+use crate::scalar::Scalar;
+use crate::shape::{self, split_at_axis};
+use crate::tensor::Tensor;
+use crate::var::Var;
+
+/// `dx[.., indices[j], ..] += dy[.., j, ..]`.
+pub(crate) fn index_select_backward<T: Scalar>(
+    ctx: &mut Backward<'_, T>,
+    x: usize,
+    axis: usize,
+    indices: &[usize],
+    dy: &Tensor<T>,
+) {
+    if !ctx.needs(x) {
+        return;
+    }
+    let xs = ctx.value(x).shape().to_vec();
+    let (outer, size, inner) = split_at_axis(&xs, axis);
+    let mut dx = vec![T::zero(); shape::numel(&xs)];
+    let g = dy.data();
+    for o in 0..outer {
+        for (j, &i) in indices.iter().enumerate() {
+            let src = &g[(o * indices.len() + j) * inner..][..inner];
+            let dst = &mut dx[(o * size + i) * inner..][..inner];
+            crate::kernels::reduce::add_assign(dst, src);
+        }
+    }
+    ctx.accumulate(x, Tensor::from_parts("index_select backward", dx, xs));
+}
+
+/// `dx[o, index[o, j, i], i] += dy[o, j, i]`.
+pub(crate) fn gather_backward<T: Scalar>(
+    ctx: &mut Backward<'_, T>,
+    x: usize,
+    axis: usize,
+    index: &[usize],
+    dy: &Tensor<T>,
+) {
+    if !ctx.needs(x) {
+        return;
+    }
+    let xs = ctx.value(x).shape().to_vec();
+    let (outer, size, inner) = split_at_axis(&xs, axis);
+    let m = dy.shape()[axis];
+    let mut dx = vec![T::zero(); shape::numel(&xs)];
+    for o in 0..outer {
+        for j in 0..m {
+            for i in 0..inner {
+                let at = (o * m + j) * inner + i;
+                let src = (o * size + index[at]) * inner + i;
+                dx[src] = dx[src] + dy.data()[at];
+            }
+        }
+    }
+    ctx.accumulate(x, Tensor::from_parts("gather backward", dx, xs));
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// The slices at `indices` along `axis`, in that order (repeats allowed), as
+    /// `torch.index_select`: the output has `indices.len()` entries along `axis`.
+    ///
+    /// # Panics
+    /// If the axis or an index is out of range.
+    pub fn index_select(self, axis: usize, indices: &[usize]) -> Var<'t, T> {
+        let x = self.value();
+        let xs = x.shape();
+        assert!(
+            axis < xs.len(),
+            "index_select: axis {axis} is out of range for shape {xs:?}"
+        );
+        let (outer, size, inner) = split_at_axis(xs, axis);
+        if let Some(&bad) = indices.iter().find(|&&i| i >= size) {
+            panic!("index_select: index {bad} is out of range for axis {axis} of shape {xs:?}");
+        }
+        let mut out = Vec::with_capacity(outer * indices.len() * inner);
+        for o in 0..outer {
+            for &i in indices {
+                out.extend_from_slice(&x.data()[(o * size + i) * inner..][..inner]);
+            }
+        }
+        let mut shape = xs.to_vec();
+        shape[axis] = indices.len();
+        let value = Tensor::from_parts("index_select", out, shape);
+        let op = Op::IndexSelect {
+            x: self.id(),
+            axis,
+            indices: indices.to_vec(),
+        };
+        self.tape().push(value, op)
+    }
+
+    /// `out[.., j, ..] = x[.., index[.., j, ..], ..]` along `axis` (`torch.gather`), where `index`
+    /// has shape `index_shape`: `x`'s shape except, possibly, along `axis`.
+    ///
+    /// # Panics
+    /// If the index shape does not fit `x`, or an index is out of range.
+    pub fn gather(self, axis: usize, index: &[usize], index_shape: &[usize]) -> Var<'t, T> {
+        let x = self.value();
+        let xs = x.shape();
+        let fits = axis < xs.len()
+            && index_shape.len() == xs.len()
+            && (0..xs.len()).all(|d| d == axis || index_shape[d] == xs[d])
+            && shape::numel(index_shape) == index.len();
+        assert!(
+            fits,
+            "gather: index of shape {index_shape:?} ({} values) does not fit input {xs:?} along axis {axis}",
+            index.len()
+        );
+        let (outer, size, inner) = split_at_axis(xs, axis);
+        if let Some(&bad) = index.iter().find(|&&i| i >= size) {
+            panic!("gather: index {bad} is out of range for axis {axis} of shape {xs:?}");
+        }
+        let m = index_shape[axis];
+        let mut out = Vec::with_capacity(index.len());
+        for o in 0..outer {
+            for j in 0..m {
+                for i in 0..inner {
+                    let at = (o * m + j) * inner + i;
+                    out.push(x.data()[(o * size + index[at]) * inner + i]);
+                }
+            }
+        }
+        let value = Tensor::from_parts("gather", out, index_shape.to_vec());
+        let op = Op::Gather {
+            x: self.id(),
+            axis,
+            index: index.to_vec(),
+        };
+        self.tape().push(value, op)
+    }
+
+    /// For scores `[B, K]`, the entry `targets[b]` of each row, as a `[B]` vector: the class score
+    /// to explain (`gather` along axis 1, then squeeze).
+    ///
+    /// # Panics
+    /// If the value is not 2-d, `targets` has not one entry per row, or a target is out of range.
+    pub fn pick(self, targets: &[usize]) -> Var<'t, T> {
+        let s = self.shape();
+        assert!(
+            s.len() == 2 && s[0] == targets.len(),
+            "pick: expected scores [B, K] with B = {} targets, found shape {s:?}",
+            targets.len()
+        );
+        self.gather(1, targets, &[targets.len(), 1])
+            .reshape(&[targets.len()])
+    }
+}

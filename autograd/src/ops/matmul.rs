@@ -1,0 +1,83 @@
+//! Matrix multiplication: `C = A B` over the last two axes, batched (with broadcasting) over the
+//! rest. Backward: `dA = dC B^T`, `dB = A^T dC`, each summed over broadcast batch axes.
+
+use crate::kernels::matmul::{
+    matmul_backward_a, matmul_backward_b, matmul_forward, MatmulGeometry,
+};
+use crate::op::{Backward, Op};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+use crate::var::Var;
+
+fn geometry<T: Scalar>(
+    ctx: &Backward<'_, T>,
+    a: usize,
+    b: usize,
+    transpose_b: bool,
+) -> MatmulGeometry {
+    MatmulGeometry::new(ctx.value(a).shape(), ctx.value(b).shape(), transpose_b)
+        .expect("matmul backward: shapes were checked in forward")
+}
+
+pub(crate) fn backward<T: Scalar>(
+    ctx: &mut Backward<'_, T>,
+    a: usize,
+    b: usize,
+    transpose_b: bool,
+    dy: &Tensor<T>,
+) {
+    let g = geometry(ctx, a, b, transpose_b);
+    if ctx.needs(a) {
+        let da = matmul_backward_a(&g, ctx.value(b).data(), dy.data());
+        let shape = ctx.value(a).shape().to_vec();
+        ctx.accumulate(a, Tensor::from_parts("matmul backward", da, shape));
+    }
+    if ctx.needs(b) {
+        let db = matmul_backward_b(&g, ctx.value(a).data(), dy.data());
+        let shape = ctx.value(b).shape().to_vec();
+        ctx.accumulate(b, Tensor::from_parts("matmul backward", db, shape));
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    fn matmul_impl(self, other: Var<'t, T>, transpose_b: bool) -> Var<'t, T> {
+        self.same_tape("matmul", &other);
+        let (a, b) = (self.value(), other.value());
+        let g = MatmulGeometry::new(a.shape(), b.shape(), transpose_b)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let value = Tensor::from_parts(
+            "matmul",
+            matmul_forward(&g, a.data(), b.data()),
+            g.output_shape(),
+        );
+        self.tape().push(
+            value,
+            Op::MatMul {
+                a: self.id(),
+                b: other.id(),
+                transpose_b,
+            },
+        )
+    }
+
+    /// The matrix product `A B` of `[..., m, k]` and `[..., k, n]`, batch axes broadcast:
+    /// `C[.., i, j] = sum_p A[.., i, p] B[.., p, j]`.
+    ///
+    /// Backward: `dA = dC B^T`, `dB = A^T dC`.
+    ///
+    /// # Panics
+    /// If either operand has fewer than 2 axes, the inner sizes differ or the batch axes do not
+    /// broadcast; the message names both shapes.
+    pub fn matmul(self, other: Var<'t, T>) -> Var<'t, T> {
+        self.matmul_impl(other, false)
+    }
+
+    /// `A B^T` for `B` of shape `[..., n, k]`, without materializing the transpose: a linear layer
+    /// `x W^T` with PyTorch's `[out, in]` weight.
+    ///
+    /// # Panics
+    /// As [`Var::matmul`].
+    pub fn matmul_t(self, other: Var<'t, T>) -> Var<'t, T> {
+        self.matmul_impl(other, true)
+    }
+}

@@ -1,0 +1,76 @@
+//! 2-D max and average pooling over `[N, C, H, W]` (PyTorch's `max_pool2d`, `avg_pool2d` with
+//! `ceil_mode = false`, `count_include_pad = true`).
+//!
+//! Max: `y = max over the window`, backward sends `dy` to the argmax kept from forward (the first
+//! maximum on ties). Average: `y = (1 / (kH kW)) sum over the window` (padding counts as zeros),
+//! backward spreads `dy / (kH kW)` over the window.
+
+use crate::kernels::pool::{
+    avg_pool2d_backward as avg_kernel_backward, avg_pool2d_forward,
+    max_pool2d_backward as max_kernel_backward, max_pool2d_forward, Pool2dGeometry, Pool2dOptions,
+};
+use crate::op::{Backward, Op};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+use crate::var::Var;
+
+pub(crate) fn max_pool2d_backward<T: Scalar>(
+    ctx: &mut Backward<'_, T>,
+    x: usize,
+    geom: &Pool2dGeometry,
+    argmax: &[u32],
+    dy: &Tensor<T>,
+) {
+    if ctx.needs(x) {
+        let dx = max_kernel_backward(geom, argmax, dy.data());
+        let shape = ctx.value(x).shape().to_vec();
+        ctx.accumulate(x, Tensor::from_parts("max_pool2d backward", dx, shape));
+    }
+}
+
+pub(crate) fn avg_pool2d_backward<T: Scalar>(
+    ctx: &mut Backward<'_, T>,
+    x: usize,
+    geom: &Pool2dGeometry,
+    dy: &Tensor<T>,
+) {
+    if ctx.needs(x) {
+        let dx = avg_kernel_backward(geom, dy.data());
+        let shape = ctx.value(x).shape().to_vec();
+        ctx.accumulate(x, Tensor::from_parts("avg_pool2d backward", dx, shape));
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Max pooling of a `[N, C, H, W]` input; output size `(H + 2 pad - k) / stride + 1`.
+    ///
+    /// # Panics
+    /// If the input is not 4-d or the options do not fit it.
+    pub fn max_pool2d(self, opts: Pool2dOptions) -> Var<'t, T> {
+        let x = self.value();
+        let geom = Pool2dGeometry::new(x.shape(), opts).unwrap_or_else(|e| panic!("{e}"));
+        let (y, argmax) = max_pool2d_forward(&geom, x.data());
+        let value = Tensor::from_parts("max_pool2d", y, geom.output_shape().to_vec());
+        self.tape().push(
+            value,
+            Op::MaxPool2d {
+                x: self.id(),
+                geom,
+                argmax,
+            },
+        )
+    }
+
+    /// Average pooling of a `[N, C, H, W]` input (padding counted in the divisor).
+    ///
+    /// # Panics
+    /// If the input is not 4-d or the options do not fit it.
+    pub fn avg_pool2d(self, opts: Pool2dOptions) -> Var<'t, T> {
+        let x = self.value();
+        let geom = Pool2dGeometry::new(x.shape(), opts).unwrap_or_else(|e| panic!("{e}"));
+        let y = avg_pool2d_forward(&geom, x.data());
+        let value = Tensor::from_parts("avg_pool2d", y, geom.output_shape().to_vec());
+        self.tape()
+            .push(value, Op::AvgPool2d { x: self.id(), geom })
+    }
+}

@@ -1,0 +1,314 @@
+//! Elementwise functions of one input: `y = f(x)`, and backward `dx = dy * f'(x)`.
+//!
+//! Each [`Unary`] variant states `f` and `f'`; the derivative is written in terms of `x` and, where
+//! cheaper, the output `y` (`exp`, `sqrt`, `tanh`, `sigmoid` reuse it).
+
+use std::ops::Neg;
+
+use crate::op::{Backward, Op};
+use crate::scalar::Scalar;
+use crate::tape::ReluBackward;
+use crate::tensor::Tensor;
+use crate::var::Var;
+
+/// An elementwise function with its derivative.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Unary<T> {
+    /// `y = -x`; `dy/dx = -1`.
+    Neg,
+    /// `y = x + c`; `dy/dx = 1`.
+    AddScalar(T),
+    /// `y = c x`; `dy/dx = c`.
+    MulScalar(T),
+    /// `y = x^p`; `dy/dx = p x^(p-1)`.
+    PowScalar(T),
+    /// `y = 1 / x`; `dy/dx = -1 / x^2 = -y^2`.
+    Recip,
+    /// `y = e^x`; `dy/dx = y`.
+    Exp,
+    /// `y = ln x`; `dy/dx = 1 / x`.
+    Ln,
+    /// `y = sqrt x`; `dy/dx = 1 / (2 y)`.
+    Sqrt,
+    /// `y = |x|`; `dy/dx = sign(x)`, 0 at 0 (PyTorch's choice).
+    Abs,
+    /// `y = x^2`; `dy/dx = 2 x`.
+    Square,
+    /// `y = tanh x`; `dy/dx = 1 - y^2`.
+    Tanh,
+    /// `y = 1 / (1 + e^-x)`; `dy/dx = y (1 - y)`.
+    Sigmoid,
+    /// `y = max(x, 0)`; `dy/dx = [x > 0]` (0 at 0, as PyTorch).
+    Relu,
+    /// `y = x` if `x > 0` else `a x`; `dy/dx = 1` or `a`.
+    LeakyRelu(T),
+    /// `y = ln(1 + e^x)`, or `x` above 20 (PyTorch's threshold); `dy/dx = sigmoid(x)`, or 1.
+    Softplus,
+    /// `y = min(max(x, lo), hi)`; `dy/dx = [lo <= x <= hi]` (PyTorch's convention at the bounds).
+    Clamp(T, T),
+}
+
+/// Above this, softplus returns its input (PyTorch's `threshold = 20`): `ln(1 + e^x) = x` in f32.
+const SOFTPLUS_THRESHOLD: f64 = 20.0;
+
+fn sigmoid<T: Scalar>(x: T) -> T {
+    // Two branches keep exp from overflowing: for x < 0, e^x / (1 + e^x).
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+impl<T: Scalar> Unary<T> {
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Unary::Neg => "neg".into(),
+            Unary::AddScalar(c) => format!("add({c})"),
+            Unary::MulScalar(c) => format!("mul({c})"),
+            Unary::PowScalar(p) => format!("pow({p})"),
+            Unary::Recip => "recip".into(),
+            Unary::Exp => "exp".into(),
+            Unary::Ln => "ln".into(),
+            Unary::Sqrt => "sqrt".into(),
+            Unary::Abs => "abs".into(),
+            Unary::Square => "square".into(),
+            Unary::Tanh => "tanh".into(),
+            Unary::Sigmoid => "sigmoid".into(),
+            Unary::Relu => "relu".into(),
+            Unary::LeakyRelu(a) => format!("leaky_relu({a})"),
+            Unary::Softplus => "softplus".into(),
+            Unary::Clamp(lo, hi) => format!("clamp({lo}, {hi})"),
+        }
+    }
+
+    /// `f(x)`.
+    fn apply(&self, x: T) -> T {
+        let zero = T::zero();
+        match *self {
+            Unary::Neg => -x,
+            Unary::AddScalar(c) => x + c,
+            Unary::MulScalar(c) => x * c,
+            Unary::PowScalar(p) => x.powf(p),
+            Unary::Recip => x.recip(),
+            Unary::Exp => x.exp(),
+            Unary::Ln => x.ln(),
+            Unary::Sqrt => x.sqrt(),
+            Unary::Abs => x.abs(),
+            Unary::Square => x * x,
+            Unary::Tanh => x.tanh(),
+            Unary::Sigmoid => sigmoid(x),
+            Unary::Relu => {
+                if x > zero {
+                    x
+                } else {
+                    zero
+                }
+            }
+            Unary::LeakyRelu(a) => {
+                if x > zero {
+                    x
+                } else {
+                    a * x
+                }
+            }
+            Unary::Softplus => {
+                if x > T::from_f64_lossy(SOFTPLUS_THRESHOLD) {
+                    x
+                } else {
+                    x.exp().ln_1p()
+                }
+            }
+            Unary::Clamp(lo, hi) => x.max(lo).min(hi),
+        }
+    }
+
+    /// `f'(x)`, given `x` and `y = f(x)`.
+    fn derivative(&self, x: T, y: T) -> T {
+        let (zero, one) = (T::zero(), T::one());
+        let indicator = |c: bool| if c { one } else { zero };
+        match *self {
+            Unary::Neg => -one,
+            Unary::AddScalar(_) => one,
+            Unary::MulScalar(c) => c,
+            Unary::PowScalar(p) => p * x.powf(p - one),
+            Unary::Recip => -(y * y),
+            Unary::Exp => y,
+            Unary::Ln => x.recip(),
+            Unary::Sqrt => (y + y).recip(),
+            Unary::Abs => {
+                if x > zero {
+                    one
+                } else if x < zero {
+                    -one
+                } else {
+                    zero
+                }
+            }
+            Unary::Square => x + x,
+            Unary::Tanh => one - y * y,
+            Unary::Sigmoid => y * (one - y),
+            Unary::Relu => indicator(x > zero),
+            Unary::LeakyRelu(a) => {
+                if x > zero {
+                    one
+                } else {
+                    a
+                }
+            }
+            Unary::Softplus => {
+                if x > T::from_f64_lossy(SOFTPLUS_THRESHOLD) {
+                    one
+                } else {
+                    sigmoid(x)
+                }
+            }
+            Unary::Clamp(lo, hi) => indicator(x >= lo && x <= hi),
+        }
+    }
+}
+
+/// `dx = dy * f'(x)`; under guided backprop, ReLUs pass only positive `dy`.
+pub(crate) fn backward<T: Scalar>(
+    ctx: &mut Backward<'_, T>,
+    x: usize,
+    f: &Unary<T>,
+    y: &Tensor<T>,
+    dy: &Tensor<T>,
+) {
+    if !ctx.needs(x) {
+        return;
+    }
+    let xv = ctx.value(x);
+    let guided = ctx.relu == ReluBackward::Guided && matches!(f, Unary::Relu | Unary::LeakyRelu(_));
+    let dx: Vec<T> = xv
+        .data()
+        .iter()
+        .zip(y.data())
+        .zip(dy.data())
+        .map(|((&xi, &yi), &g)| {
+            let g = if guided { g.max(T::zero()) } else { g };
+            g * f.derivative(xi, yi)
+        })
+        .collect();
+    ctx.accumulate(
+        x,
+        Tensor::from_parts("unary backward", dx, xv.shape().to_vec()),
+    );
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    fn unary(self, f: Unary<T>) -> Var<'t, T> {
+        let x = self.value();
+        let y: Vec<T> = x.data().iter().map(|&v| f.apply(v)).collect();
+        let value = Tensor::from_parts("unary", y, x.shape().to_vec());
+        self.tape().push(value, Op::Unary { x: self.id(), f })
+    }
+
+    /// `x + c` for a scalar `c`; derivative 1.
+    pub fn add_scalar(self, c: T) -> Var<'t, T> {
+        self.unary(Unary::AddScalar(c))
+    }
+
+    /// `x - c` for a scalar `c`.
+    pub fn sub_scalar(self, c: T) -> Var<'t, T> {
+        self.unary(Unary::AddScalar(-c))
+    }
+
+    /// `c x` for a scalar `c`; derivative `c`.
+    pub fn mul_scalar(self, c: T) -> Var<'t, T> {
+        self.unary(Unary::MulScalar(c))
+    }
+
+    /// `x / c` for a scalar `c`, as `x * (1/c)`.
+    pub fn div_scalar(self, c: T) -> Var<'t, T> {
+        self.unary(Unary::MulScalar(c.recip()))
+    }
+
+    /// `x^p`; derivative `p x^(p-1)`. Negative `x` with a fractional `p` gives NaN, as `powf`.
+    pub fn powf(self, p: T) -> Var<'t, T> {
+        self.unary(Unary::PowScalar(p))
+    }
+
+    /// `1 / x`; derivative `-1 / x^2`.
+    pub fn recip(self) -> Var<'t, T> {
+        self.unary(Unary::Recip)
+    }
+
+    /// `e^x`; derivative `e^x`.
+    pub fn exp(self) -> Var<'t, T> {
+        self.unary(Unary::Exp)
+    }
+
+    /// Natural logarithm; derivative `1 / x`.
+    pub fn ln(self) -> Var<'t, T> {
+        self.unary(Unary::Ln)
+    }
+
+    /// Square root; derivative `1 / (2 sqrt x)`.
+    pub fn sqrt(self) -> Var<'t, T> {
+        self.unary(Unary::Sqrt)
+    }
+
+    /// `|x|`; derivative `sign(x)`, 0 at 0.
+    pub fn abs(self) -> Var<'t, T> {
+        self.unary(Unary::Abs)
+    }
+
+    /// `x^2`; derivative `2 x`.
+    pub fn square(self) -> Var<'t, T> {
+        self.unary(Unary::Square)
+    }
+
+    /// Hyperbolic tangent; derivative `1 - tanh^2 x`.
+    pub fn tanh(self) -> Var<'t, T> {
+        self.unary(Unary::Tanh)
+    }
+
+    /// Logistic sigmoid `1 / (1 + e^-x)`, computed without overflow; derivative `s (1 - s)`.
+    pub fn sigmoid(self) -> Var<'t, T> {
+        self.unary(Unary::Sigmoid)
+    }
+
+    /// `max(x, 0)`; derivative `[x > 0]`. Under [`ReluBackward::Guided`] the backward rule passes
+    /// only positive gradients.
+    pub fn relu(self) -> Var<'t, T> {
+        self.unary(Unary::Relu)
+    }
+
+    /// `x` for positive `x`, `slope * x` otherwise (PyTorch's default slope is 0.01).
+    pub fn leaky_relu(self, slope: T) -> Var<'t, T> {
+        self.unary(Unary::LeakyRelu(slope))
+    }
+
+    /// `ln(1 + e^x)` (PyTorch's `softplus` with beta 1, threshold 20); derivative `sigmoid(x)`.
+    pub fn softplus(self) -> Var<'t, T> {
+        self.unary(Unary::Softplus)
+    }
+
+    /// `min(max(x, lo), hi)`; derivative 1 on `[lo, hi]`, 0 outside.
+    ///
+    /// # Panics
+    /// If `lo > hi`.
+    pub fn clamp(self, lo: T, hi: T) -> Var<'t, T> {
+        assert!(lo <= hi, "clamp: lower bound {lo} exceeds upper bound {hi}");
+        self.unary(Unary::Clamp(lo, hi))
+    }
+}
+
+impl<'t, T: Scalar> Neg for Var<'t, T> {
+    type Output = Var<'t, T>;
+    /// `-x`; derivative `-1`.
+    fn neg(self) -> Var<'t, T> {
+        self.unary(Unary::Neg)
+    }
+}
+
+impl<'t, T: Scalar> Neg for &Var<'t, T> {
+    type Output = Var<'t, T>;
+    /// `-x`; derivative `-1`.
+    fn neg(self) -> Var<'t, T> {
+        self.unary(Unary::Neg)
+    }
+}

@@ -1,0 +1,117 @@
+//! Criterion benchmarks of the autograd kernels, in GFLOP/s (criterion's "elements/s" with one
+//! element per floating-point operation), each beside `matrixmultiply::sgemm` on a GEMM of the
+//! same FLOPs, measured in the same run.
+//!
+//! `cargo bench --bench ops` (all) or `cargo bench --bench ops -- conv2d` (one group).
+
+use autograd::{Conv2dOptions, Tape, Tensor};
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+/// `C = A B` with `A: m x k`, `B: k x n` straight through `matrixmultiply::sgemm`.
+fn sgemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    // SAFETY: a is m*k, b is k*n and c is m*n, all row-major, as the strides say.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            n as isize,
+            1,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+fn bench_matmul(c: &mut Criterion) {
+    let mut group = c.benchmark_group("matmul");
+    for &(m, k, n) in &[
+        (64, 784, 256),
+        (50, 256, 256),
+        (256, 256, 256),
+        (512, 512, 512),
+    ] {
+        let label = format!("{m}x{k}x{n}");
+        let flops = 2 * m * k * n;
+        group.throughput(Throughput::Elements(flops as u64));
+        let a = Tensor::<f32>::randn_seeded(&[m, k], 0);
+        let b = Tensor::<f32>::randn_seeded(&[k, n], 1);
+        group.bench_with_input(BenchmarkId::new("sgemm", &label), &(), |bench, _| {
+            let mut out = vec![0.0f32; m * n];
+            bench.iter(|| sgemm(m, k, n, a.data(), b.data(), black_box(&mut out)));
+        });
+        group.bench_with_input(BenchmarkId::new("forward", &label), &(), |bench, _| {
+            bench.iter(|| {
+                let tape = Tape::new();
+                black_box(
+                    tape.constant(a.clone())
+                        .matmul(tape.constant(b.clone()))
+                        .value(),
+                )
+            });
+        });
+        // Forward plus the gradient of both operands: three GEMMs.
+        group.throughput(Throughput::Elements(3 * flops as u64));
+        group.bench_with_input(
+            BenchmarkId::new("forward+backward", &label),
+            &(),
+            |bench, _| {
+                bench.iter(|| {
+                    let tape = Tape::new();
+                    let (va, vb) = (tape.var(a.clone()), tape.var(b.clone()));
+                    let y = va.matmul(vb);
+                    black_box(tape.backward_with(y, Tensor::ones(&[m, n])).wrt(va))
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+/// The yardstick: batch 50, 32 -> 32 channels, 32x32, 3x3, padding 1; forward plus the
+/// input gradient (what explaining a model needs), against sgemm on a GEMM of the same FLOPs.
+fn bench_conv2d(c: &mut Criterion) {
+    let mut group = c.benchmark_group("conv2d");
+    group.sample_size(20);
+    let cases: [(&str, [usize; 4], [usize; 4]); 3] = [
+        ("b50_c32_32x32", [50, 32, 32, 32], [32, 32, 3, 3]),
+        ("b50_c3_32x32", [50, 3, 32, 32], [32, 3, 3, 3]),
+        ("b50_c64_16x16", [50, 64, 16, 16], [64, 64, 3, 3]),
+    ];
+    for (label, xs, ws) in cases {
+        let x = Tensor::<f32>::randn_seeded(&xs, 0);
+        let w = Tensor::<f32>::randn_seeded(&ws, 1);
+        let opts = Conv2dOptions::default().padding(1);
+        // Per sample: an [O, C*9] x [C*9, H*W] GEMM forward, and one of the same size backward.
+        let (m, k, n) = (ws[0], ws[1] * 9, xs[2] * xs[3]);
+        let flops = 2 * xs[0] * m * k * n;
+        group.throughput(Throughput::Elements(2 * flops as u64));
+        group.bench_function(BenchmarkId::new("forward+input_backward", label), |bench| {
+            bench.iter(|| {
+                let tape = Tape::new();
+                let vx = tape.var(x.clone());
+                let y = vx.conv2d(tape.constant(w.clone()), None, opts);
+                let seed = Tensor::ones(&y.shape());
+                black_box(tape.backward_with(y, seed).wrt(vx))
+            });
+        });
+        // sgemm on one GEMM with the same FLOPs: [O, C*9] x [C*9, 2 * N * H * W].
+        let a = Tensor::<f32>::randn_seeded(&[m, k], 2);
+        let b = Tensor::<f32>::randn_seeded(&[k, 2 * xs[0] * n], 3);
+        group.bench_function(BenchmarkId::new("sgemm_same_flops", label), |bench| {
+            let mut out = vec![0.0f32; m * 2 * xs[0] * n];
+            bench.iter(|| sgemm(m, k, 2 * xs[0] * n, a.data(), b.data(), black_box(&mut out)));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_matmul, bench_conv2d);
+criterion_main!(benches);

@@ -1,0 +1,1 @@
+//! SmoothGrad over arbitrary models (see the `smoothgrad` issue).
