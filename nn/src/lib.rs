@@ -1,1 +1,39 @@
-//! Neural-network layers on `autograd` (see the `nn` issue).
+//! Neural-network layers on `autograd`, laid out exactly as PyTorch's so its weights load
+//! unchanged: NCHW activations, OIHW convolution weights, `[out, in]` linear weights, flatten in
+//! CHW order, `state_dict` names like `0.weight`.
+//!
+//! ```
+//! use autograd::{Tape, Tensor};
+//! use nn::{Context, Module, Sequential};
+//!
+//! let model: Sequential = Sequential::from_spec_seeded(
+//!     "conv2d(1,4,3,padding=1), relu, maxpool2d(2), flatten, linear(64,10)", 0).unwrap();
+//! assert_eq!(model.output_shape(&[2, 1, 8, 8]).unwrap(), vec![2, 10]);
+//! let tape = Tape::new();
+//! let mut cx = Context::inference(&tape);
+//! let logits = model.forward(tape.var(Tensor::zeros(&[2, 1, 8, 8])), &mut cx);
+//! assert_eq!(logits.shape(), vec![2, 10]);
+//! assert_eq!(model.to_string(), "conv2d(1,4,3,padding=1), relu, maxpool2d(2), flatten, linear(64,10)");
+//! ```
+
+#![warn(missing_docs)]
+
+mod error;
+pub mod init;
+pub mod layers;
+pub mod loss;
+mod module;
+pub mod optim;
+mod sequential;
+mod spec;
+pub mod train;
+#[cfg(feature = "safetensors")]
+pub mod weights;
+
+pub use error::{NnError, Result};
+pub use layers::{
+    AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax, MaxPool2d,
+    ReLU, Sigmoid, Softmax, Tanh,
+};
+pub use module::{Context, Module, StateKind};
+pub use sequential::Sequential;

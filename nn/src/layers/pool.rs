@@ -1,0 +1,86 @@
+//! `MaxPool2d` and `AvgPool2d` (PyTorch's, `ceil_mode = False`; average counts padding).
+
+use std::fmt;
+
+use autograd::kernels::pool::Pool2dGeometry;
+use autograd::{Pool2dOptions, Scalar, Var};
+
+use super::{pair, shape_error};
+use crate::error::{NnError, Result};
+use crate::module::{Context, Module};
+
+/// Checks pooling options the way PyTorch does when the layer is built.
+fn check_options(name: &str, o: &Pool2dOptions) -> Result<()> {
+    let bad = o.kernel.contains(&0)
+        || o.stride.contains(&0)
+        || o.padding[0] * 2 > o.kernel[0]
+        || o.padding[1] * 2 > o.kernel[1];
+    if bad {
+        return Err(NnError::Config(format!(
+            "{name}: invalid settings {o:?}: kernel and stride must be positive and padding at \
+             most half the kernel"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `name(kernel[,stride=s][,padding=p])`, leaving out PyTorch's defaults.
+fn write_spec(f: &mut fmt::Formatter<'_>, name: &str, o: &Pool2dOptions) -> fmt::Result {
+    write!(f, "{name}({}", pair(o.kernel))?;
+    if o.stride != o.kernel {
+        write!(f, ",stride={}", pair(o.stride))?;
+    }
+    if o.padding != [0, 0] {
+        write!(f, ",padding={}", pair(o.padding))?;
+    }
+    write!(f, ")")
+}
+
+macro_rules! pool_layer {
+    ($(#[$doc:meta])* $name:ident, $spec:literal, $method:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name {
+            /// Kernel, stride (PyTorch's default: the kernel) and padding.
+            pub options: Pool2dOptions,
+        }
+
+        impl $name {
+            /// A layer with these options.
+            ///
+            /// # Errors
+            /// [`NnError::Config`] for a zero size or padding over half the kernel.
+            pub fn new(options: Pool2dOptions) -> Result<Self> {
+                check_options($spec, &options)?;
+                Ok($name { options })
+            }
+        }
+
+        impl<T: Scalar> Module<T> for $name {
+            fn forward<'t>(&self, x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
+                x.$method(self.options)
+            }
+
+            fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+                Pool2dGeometry::new(input, self.options)
+                    .map(|g| g.output_shape().to_vec())
+                    .map_err(|e| shape_error(self, e))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_spec(f, $spec, &self.options)
+            }
+        }
+    };
+}
+
+pool_layer!(
+    /// Max over each window. Spec: `maxpool2d(kernel_size, stride=kernel_size, padding=0)`.
+    MaxPool2d, "maxpool2d", max_pool2d
+);
+pool_layer!(
+    /// Mean over each window. Spec: `avgpool2d(kernel_size, stride=kernel_size, padding=0)`.
+    AvgPool2d, "avgpool2d", avg_pool2d
+);

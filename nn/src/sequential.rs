@@ -1,0 +1,175 @@
+//! [`Sequential`]: layers applied one after another, named `0.`, `1.`, ... as PyTorch's
+//! `nn.Sequential`.
+
+use std::fmt;
+use std::ops::Range;
+
+use autograd::{Scalar, Tensor, Var};
+
+use crate::error::{NnError, Result};
+use crate::module::{Context, Module, StateKind};
+
+/// A chain of modules. Its `state_dict` names are the children's prefixed by their index
+/// (`0.weight`, `3.bias`), so a PyTorch `nn.Sequential` with the same layers loads unchanged.
+///
+/// `Display` prints the spec string (`conv2d(1,16,3,padding=1), relu, maxpool2d(2)`), which
+/// [`Sequential::from_spec`] parses back.
+pub struct Sequential<T: Scalar = f32> {
+    layers: Vec<Box<dyn Module<T>>>,
+}
+
+impl<T: Scalar> Default for Sequential<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Scalar> Sequential<T> {
+    /// An empty chain (the identity).
+    pub fn new() -> Self {
+        Sequential { layers: Vec::new() }
+    }
+
+    /// Appends a layer.
+    pub fn push(&mut self, layer: impl Module<T> + 'static) {
+        self.layers.push(Box::new(layer));
+    }
+
+    /// Appends a boxed layer.
+    pub fn push_boxed(&mut self, layer: Box<dyn Module<T>>) {
+        self.layers.push(layer);
+    }
+
+    /// Appends a layer, builder style.
+    pub fn with(mut self, layer: impl Module<T> + 'static) -> Self {
+        self.push(layer);
+        self
+    }
+
+    /// The number of layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether there are no layers.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[Box<dyn Module<T>>] {
+        &self.layers
+    }
+
+    /// Applies layers `range` only: `forward_range(x, cx, 0..k)` is the model cut before layer
+    /// `k` (for example the logits, before a final softmax).
+    ///
+    /// # Panics
+    /// If the range is out of bounds, or the input shape is one the layers reject (check it first
+    /// with [`Sequential::output_shape_range`]).
+    pub fn forward_range<'t>(
+        &self,
+        x: Var<'t, T>,
+        cx: &mut Context<'t, T>,
+        range: Range<usize>,
+    ) -> Var<'t, T> {
+        let mut h = x;
+        for i in range {
+            h = cx.scoped(&i.to_string(), |cx| self.layers[i].forward(h, cx));
+        }
+        h
+    }
+
+    /// The output shape of layers `range` for an input shape.
+    ///
+    /// # Errors
+    /// [`NnError::Shape`] naming the first layer (with its index) that rejects its input, or
+    /// [`NnError::Config`] for a range beyond the model.
+    pub fn output_shape_range(&self, input: &[usize], range: Range<usize>) -> Result<Vec<usize>> {
+        if range.end > self.layers.len() || range.start > range.end {
+            return Err(NnError::Config(format!(
+                "layer range {range:?} is outside a model of {} layers",
+                self.layers.len()
+            )));
+        }
+        let mut shape = input.to_vec();
+        for i in range {
+            shape = self.layers[i].output_shape(&shape).map_err(|e| match e {
+                NnError::Shape { layer, message } => NnError::Shape {
+                    layer: format!("{i} ({layer})"),
+                    message,
+                },
+                other => other,
+            })?;
+        }
+        Ok(shape)
+    }
+
+    /// The `state_dict`: every stored tensor with its full name, in order.
+    pub fn state_dict(&self) -> Vec<(String, StateKind, Tensor<T>)> {
+        let mut out = Vec::new();
+        self.visit_state(&mut |name, kind, t| out.push((name.to_string(), kind, t.clone())));
+        out
+    }
+
+    /// The number of learned parameters (elements).
+    pub fn num_parameters(&self) -> usize {
+        let mut n = 0;
+        self.visit_state(&mut |_, kind, t| {
+            if kind == StateKind::Parameter {
+                n += t.numel();
+            }
+        });
+        n
+    }
+}
+
+impl<T: Scalar> Module<T> for Sequential<T> {
+    fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
+        self.forward_range(x, cx, 0..self.layers.len())
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        self.output_shape_range(input, 0..self.layers.len())
+    }
+
+    fn visit_state(&self, f: &mut dyn FnMut(&str, StateKind, &Tensor<T>)) {
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.visit_state(&mut |name, kind, t| f(&format!("{i}.{name}"), kind, t));
+        }
+    }
+
+    fn visit_state_mut(&mut self, f: &mut dyn FnMut(&str, StateKind, &mut Tensor<T>)) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            layer.visit_state_mut(&mut |name, kind, t| f(&format!("{i}.{name}"), kind, t));
+        }
+    }
+
+    fn set_training(&mut self, training: bool) {
+        for layer in &mut self.layers {
+            layer.set_training(training);
+        }
+    }
+
+    fn is_training(&self) -> bool {
+        self.layers.iter().any(|l| l.is_training())
+    }
+}
+
+impl<T: Scalar> fmt::Display for Sequential<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, layer) in self.layers.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{layer}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Scalar> fmt::Debug for Sequential<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sequential({self})")
+    }
+}

@@ -1,0 +1,1 @@
+//! safetensors weights (being written).
