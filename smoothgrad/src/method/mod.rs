@@ -1,0 +1,94 @@
+//! Base attribution methods. Each maps a batch and its target classes to one attribution per
+//! input element; [`crate::SmoothGrad`] averages any of them over noisy copies of the input.
+//!
+//! - [`Gradient`]: `dS_c/dx` (Simonyan et al. 2013's saliency).
+//! - [`GradientXInput`]: `x * dS_c/dx` (Shrikumar et al. 2016).
+//! - [`IntegratedGradients`]: `(x - x') * mean_alpha dS_c/dx(x' + alpha (x - x'))` (Sundararajan et
+//!   al. 2017).
+//! - [`GuidedBackprop`]: the gradient with ReLUs passing only positive gradients back
+//!   (Springenberg et al. 2015).
+
+mod gradient;
+mod guided_backprop;
+mod integrated_gradients;
+
+pub use gradient::{Gradient, GradientXInput};
+pub use guided_backprop::GuidedBackprop;
+pub use integrated_gradients::{Baseline, IntegratedGradients, Rule};
+
+use autograd::{ReluBackward, Scalar, Tape, Tensor};
+
+use crate::explanation::Attribution;
+use crate::model::Model;
+use crate::operator::Operator;
+use crate::target::Targets;
+use crate::validate::Request;
+use crate::error::Result;
+
+/// An attribution method over a batch.
+pub trait Method<T: Scalar = f32>: Sync {
+    /// A short name (`gradient`, `integrated_gradients`, ...).
+    fn name(&self) -> String;
+
+    /// Attributions for the batch `x` `[B, ...]`: one tensor `[B, ...]` per target slot `j`,
+    /// explaining class `targets[b][j]` for row `b`. Inputs and targets are already validated.
+    fn attribute(
+        &self,
+        model: &dyn Model<T>,
+        x: &Tensor<T>,
+        targets: &[Vec<usize>],
+        operator: &Operator<T>,
+    ) -> Vec<Tensor<T>>;
+
+    /// Validates a request and explains `inputs` `[N, ...]` in batches of `batch_size` rows.
+    ///
+    /// # Errors
+    /// See [`crate::ExplainError`]: a shape the model rejects, non-finite inputs, targets out of
+    /// range, a batch size of 0.
+    fn explain(
+        &self,
+        model: &dyn Model<T>,
+        inputs: &Tensor<T>,
+        targets: &Targets,
+        operator: &Operator<T>,
+        batch_size: usize,
+    ) -> Result<Attribution<T>>
+    where
+        Self: Sized,
+    {
+        let req = Request::new(model, inputs, targets, batch_size)?;
+        let per_input = req.input_shape();
+        let mut slots: Vec<Vec<T>> = vec![Vec::with_capacity(inputs.numel()); req.slots()];
+        for start in (0..req.n()).step_by(batch_size) {
+            let end = (start + batch_size).min(req.n());
+            let x = req.rows(start, end);
+            for (j, a) in self.attribute(model, &x, &req.targets()[start..end], operator).into_iter().enumerate() {
+                slots[j].extend_from_slice(a.data());
+            }
+        }
+        Ok(Attribution::from_slots(slots, req.n(), &per_input))
+    }
+}
+
+/// `dS/dx` for every target slot: one forward of `x`, then one backward per slot, with the given
+/// ReLU rule. Returns one `[B, ...]` gradient per slot.
+pub(crate) fn gradients<T: Scalar>(
+    model: &dyn Model<T>,
+    x: &Tensor<T>,
+    targets: &[Vec<usize>],
+    operator: &Operator<T>,
+    relu: ReluBackward,
+) -> Vec<Tensor<T>> {
+    let tape = Tape::new();
+    tape.set_relu_backward(relu);
+    let input = tape.var(x.clone());
+    let outputs = model.forward(input);
+    let slots = targets.first().map_or(0, Vec::len);
+    (0..slots)
+        .map(|j| {
+            let column: Vec<usize> = targets.iter().map(|t| t[j]).collect();
+            let score = operator.score(outputs, &column).sum();
+            tape.backward(score).wrt(input)
+        })
+        .collect()
+}
