@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod datasets;
 mod error;
 mod explanation;
 pub mod method;

@@ -1,0 +1,3 @@
+//! Synthetic datasets with ground truth for evaluating explanations.
+
+pub mod shapes;
