@@ -80,10 +80,14 @@ impl<T: Scalar> BatchNorm2d<T> {
     /// Moves the running statistics towards a batch's mean and unbiased variance.
     fn update_running(&self, mean: &Tensor<T>, biased_var: &Tensor<T>, count: usize) {
         let m = T::from_f64_lossy(self.momentum);
-        let unbias = T::from_f64_lossy(count as f64 / (count.max(2) - 1) as f64);
+        let unbias = T::from_f64_lossy(count as f64 / (count - 1) as f64);
         let mut r = self.running.lock().expect("running statistics lock");
-        r.mean = r.mean.zip_map(mean, |old, new| (T::one() - m) * old + m * new);
-        r.var = r.var.zip_map(biased_var, |old, new| (T::one() - m) * old + m * new * unbias);
+        r.mean = r
+            .mean
+            .zip_map(mean, |old, new| (T::one() - m) * old + m * new);
+        r.var = r.var.zip_map(biased_var, |old, new| {
+            (T::one() - m) * old + m * new * unbias
+        });
         r.batches = r.batches.map(|b| b + T::one());
     }
 }
@@ -95,12 +99,21 @@ impl<T: Scalar> Module<T> for BatchNorm2d<T> {
         let eps = T::from_f64_lossy(self.eps);
         let normalized = if self.training {
             let shape = x.shape();
+            assert!(
+                shape[0] * shape[2] * shape[3] > 1,
+                "batchnorm2d: expected more than 1 value per channel when training, found input {shape:?}"
+            );
             let mean = x.mean_axes(&[0, 2, 3], true);
             let centered = x - mean;
             let var = centered.square().mean_axes(&[0, 2, 3], true);
             self.update_running(
-                &mean.value().reshape(&[c]).expect("[1, C, 1, 1] holds C values"),
-                &var.value().reshape(&[c]).expect("[1, C, 1, 1] holds C values"),
+                &mean
+                    .value()
+                    .reshape(&[c])
+                    .expect("[1, C, 1, 1] holds C values"),
+                &var.value()
+                    .reshape(&[c])
+                    .expect("[1, C, 1, 1] holds C values"),
                 shape[0] * shape[2] * shape[3],
             );
             centered / (var + eps).sqrt()
@@ -124,6 +137,14 @@ impl<T: Scalar> Module<T> for BatchNorm2d<T> {
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         if input.len() == 4 && input[1] == self.num_features {
+            if self.training && input[0] * input[2] * input[3] <= 1 {
+                return Err(shape_error(
+                    self,
+                    format!(
+                        "expected more than 1 value per channel when training, found input {input:?}"
+                    ),
+                ));
+            }
             Ok(input.to_vec())
         } else {
             Err(shape_error(

@@ -42,8 +42,8 @@ impl<T: Scalar> Conv2d<T> {
             || out_channels == 0
             || kernel_size.contains(&0)
             || g == 0
-            || in_channels % g != 0
-            || out_channels % g != 0
+            || !in_channels.is_multiple_of(g)
+            || !out_channels.is_multiple_of(g)
             || options.stride.contains(&0)
             || options.dilation.contains(&0);
         if bad {
@@ -53,7 +53,12 @@ impl<T: Scalar> Conv2d<T> {
                  positive and both channel counts divisible by groups)"
             )));
         }
-        let shape = [out_channels, in_channels / g, kernel_size[0], kernel_size[1]];
+        let shape = [
+            out_channels,
+            in_channels / g,
+            kernel_size[0],
+            kernel_size[1],
+        ];
         let fan_in = in_channels / g * kernel_size[0] * kernel_size[1];
         let weight = init::pytorch_default(&shape, fan_in, rng);
         let bias = bias.then(|| init::pytorch_default(&[out_channels], fan_in, rng));
@@ -90,7 +95,7 @@ impl<T: Scalar> Module<T> for Conv2d<T> {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         Conv2dGeometry::new(input, self.weight.shape(), self.options)
             .map(|g| g.output_shape().to_vec())
-            .map_err(|e| shape_error(self, e))
+            .map_err(|e| shape_error(self, e.trim_start_matches("conv2d: ").to_string()))
     }
 
     fn visit_state(&self, f: &mut dyn FnMut(&str, StateKind, &Tensor<T>)) {

@@ -67,6 +67,7 @@ impl fmt::Display for Flatten {
         match (self.start_dim, self.end_dim) {
             (1, -1) => f.write_str("flatten"),
             (s, -1) => write!(f, "flatten(start_dim={s})"),
+            (1, e) => write!(f, "flatten(end_dim={e})"),
             (s, e) => write!(f, "flatten(start_dim={s},end_dim={e})"),
         }
     }

@@ -64,7 +64,7 @@ macro_rules! pool_layer {
             fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
                 Pool2dGeometry::new(input, self.options)
                     .map(|g| g.output_shape().to_vec())
-                    .map_err(|e| shape_error(self, e))
+                    .map_err(|e| shape_error(self, e.trim_start_matches("pool2d: ").to_string()))
             }
         }
 
