@@ -40,7 +40,9 @@ impl fmt::Display for NnError {
             } => {
                 writeln!(f, "invalid model spec at position {position}: {message}")?;
                 writeln!(f, "  {spec}")?;
-                write!(f, "  {}^", " ".repeat(spec[..(*position).min(spec.len())].chars().count()))
+                // Count the characters before the byte offset (safe off a char boundary too).
+                let column = spec.char_indices().take_while(|(i, _)| i < position).count();
+                write!(f, "  {}^", " ".repeat(column))
             }
             NnError::Shape { layer, message } => write!(f, "layer {layer}: {message}"),
             NnError::Weights(m) => write!(f, "weights: {m}"),

@@ -1,0 +1,110 @@
+//! Construction: bound arguments to a layer, through the layer's own constructor so its checks
+//! apply. Weighted layers draw from the shared random stream, in spec order.
+
+use autograd::{Conv2dOptions, Pool2dOptions, Scalar};
+use rand_chacha::ChaCha8Rng;
+
+use super::bind::Args;
+use crate::error::NnError;
+use crate::layers::{
+    AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax, MaxPool2d,
+    ReLU, Sigmoid, Softmax, Tanh,
+};
+use crate::module::Module;
+
+/// The most elements one weight tensor may have (2^30, 4 GiB of `f32`): a guard against specs
+/// whose sizes would overflow or exhaust memory, far above any real layer.
+pub(super) const MAX_ELEMENTS: usize = 1 << 30;
+
+/// Builds the layer, or says (with the layer's name) why its settings are impossible.
+pub(super) fn build<T: Scalar>(
+    a: &Args,
+    rng: &mut ChaCha8Rng,
+) -> Result<Box<dyn Module<T>>, String> {
+    let name = a.sig.name;
+    let layer: Box<dyn Module<T>> = match name {
+        "linear" => {
+            let (inputs, outputs) = (a.size("in_features"), a.size("out_features"));
+            check_elements(name, &[outputs, inputs])?;
+            Box::new(Linear::<T>::new(inputs, outputs, a.flag("bias"), rng))
+        }
+        "conv2d" => {
+            let (inputs, outputs) = (a.size("in_channels"), a.size("out_channels"));
+            let kernel = a.pair("kernel_size");
+            let options = Conv2dOptions {
+                stride: a.pair("stride"),
+                padding: a.pair("padding"),
+                dilation: a.pair("dilation"),
+                groups: a.size("groups"),
+            };
+            check_elements(
+                name,
+                &[outputs, inputs / options.groups, kernel[0], kernel[1]],
+            )?;
+            let conv = Conv2d::<T>::new(inputs, outputs, kernel, options, a.flag("bias"), rng);
+            Box::new(conv.map_err(config_message)?)
+        }
+        "relu" => Box::new(ReLU),
+        "leakyrelu" => Box::new(LeakyReLU {
+            negative_slope: a.float("negative_slope"),
+        }),
+        "sigmoid" => Box::new(Sigmoid),
+        "tanh" => Box::new(Tanh),
+        "softmax" => Box::new(Softmax { dim: a.size("dim") }),
+        "logsoftmax" => Box::new(LogSoftmax { dim: a.size("dim") }),
+        "maxpool2d" => Box::new(MaxPool2d::new(pool_options(a)).map_err(config_message)?),
+        "avgpool2d" => Box::new(AvgPool2d::new(pool_options(a)).map_err(config_message)?),
+        "flatten" => Box::new(flatten(a)?),
+        "batchnorm2d" => {
+            let features = a.size("num_features");
+            check_elements(name, &[features])?;
+            let (eps, momentum) = (a.float("eps"), a.float("momentum"));
+            let bn = BatchNorm2d::<T>::new(features, eps, momentum, a.flag("affine"));
+            Box::new(bn.map_err(config_message)?)
+        }
+        "dropout" => Box::new(Dropout::new(a.float("p")).map_err(config_message)?),
+        other => unreachable!("layer {other} has a signature but no constructor"),
+    };
+    Ok(layer)
+}
+
+/// Pooling options; the stride defaults to the kernel, as in PyTorch.
+fn pool_options(a: &Args) -> Pool2dOptions {
+    let kernel = a.pair("kernel_size");
+    Pool2dOptions {
+        kernel,
+        stride: a.opt_pair("stride").unwrap_or(kernel),
+        padding: a.pair("padding"),
+    }
+}
+
+/// A flatten layer, checking what can be checked before seeing a shape.
+fn flatten(a: &Args) -> Result<Flatten, String> {
+    let (start_dim, end_dim) = (a.size("start_dim"), a.int("end_dim"));
+    if usize::try_from(end_dim).is_ok_and(|end| end < start_dim) {
+        return Err(format!(
+            "flatten: start_dim {start_dim} comes after end_dim {end_dim}"
+        ));
+    }
+    Ok(Flatten { start_dim, end_dim })
+}
+
+/// Refuses a weight of shape `dims` with more than [`MAX_ELEMENTS`] elements.
+fn check_elements(layer: &str, dims: &[usize]) -> Result<(), String> {
+    let count = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    match count {
+        Some(n) if n <= MAX_ELEMENTS => Ok(()),
+        _ => Err(format!(
+            "{layer}: a weight of shape {dims:?} is larger than the limit of {MAX_ELEMENTS} \
+             elements"
+        )),
+    }
+}
+
+/// The message of a constructor's error (already prefixed with the layer's name).
+fn config_message(e: NnError) -> String {
+    match e {
+        NnError::Config(message) => message,
+        other => other.to_string(),
+    }
+}

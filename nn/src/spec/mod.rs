@@ -1,0 +1,154 @@
+//! Spec strings: a [`Sequential`] described in one line, PyTorch's layer and argument names,
+//! parsed by [`Sequential::from_spec`] and printed back by `Display`.
+//!
+//! ```text
+//! conv2d(1,16,3,padding=1), relu, maxpool2d(2), flatten, linear(1568,10)
+//! conv2d(3, 8, kernel_size=(3, 5), stride=2, bias=False), batchnorm2d(8, eps=1e-3), leakyrelu(0.2)
+//! linear(784,256), dropout(p=.25), relu, linear(256,10), logsoftmax(dim=1)
+//! ```
+//!
+//! # Grammar
+//!
+//! Whitespace between tokens is ignored. In EBNF:
+//!
+//! ```text
+//! spec     = layer , { "," , layer } ;
+//! layer    = name , [ "(" , [ arg , { "," , arg } , [ "," ] ] , ")" ] ;
+//! arg      = [ name , "=" ] , value ;          (* keyword arguments after positional ones *)
+//! value    = scalar | "(" , scalar , { "," , scalar } , [ "," ] , ")" ;   (* (3) is 3 *)
+//! scalar   = [ "-" ] , number | "True" | "False" | "true" | "false" | "None" | string ;
+//! name     = ( letter | "_" ) , { letter | digit | "_" } ;          (* ASCII *)
+//! number   = ( digits , [ "." , [ digits ] ] | "." , digits ) , [ exponent ] ;
+//! exponent = ( "e" | "E" ) , [ "+" | "-" ] , digits ;
+//! string   = "'" , { char - "'" } , "'" | '"' , { char - '"' } , '"' ;
+//! ```
+//!
+//! # Layers
+//!
+//! Lowercase PyTorch class names; positional order, keyword names and defaults are PyTorch's
+//! (`bind::SIGNATURES` is the table). Parameters this crate does not implement are accepted only
+//! with their default value, and `inplace` (which does not change results) is ignored.
+//!
+//! ```text
+//! linear(in_features, out_features, bias=True)
+//! conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+//!        bias=True, padding_mode='zeros' [default only])
+//! relu(inplace=False)                    sigmoid                tanh
+//! leakyrelu(negative_slope=0.01, inplace=False)
+//! softmax(dim=1)                         logsoftmax(dim=1)
+//!     (dim non-negative; PyTorch's default None means 1 for the usual 2-D and 4-D inputs)
+//! maxpool2d(kernel_size, stride=None, padding=0,
+//!           [default only:] dilation=1, return_indices=False, ceil_mode=False)
+//! avgpool2d(kernel_size, stride=None, padding=0,
+//!           [default only:] ceil_mode=False, count_include_pad=True, divisor_override=None)
+//! flatten(start_dim=1, end_dim=-1)       (start_dim non-negative)
+//! batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True,
+//!             [default only:] track_running_stats=True)
+//! dropout(p=0.5, inplace=False)
+//! ```
+//!
+//! Sizes (`kernel_size`, `stride`, `padding`, `dilation`) are an integer or a pair `(h,w)`; a
+//! pooling `stride` of `None` is the kernel size. Weights come from PyTorch's default
+//! initialisation, drawn layer by layer in spec order from one `ChaCha8Rng::seed_from_u64(seed)`.
+//! `Display` prints the canonical form: no spaces inside parentheses, `", "` between layers,
+//! defaults left out; it parses back to the same model.
+//!
+//! # Stages
+//!
+//! [`lexer`] (tokens with byte offsets) -> [`parser`] (recursive descent to [`parser::LayerSpec`]s,
+//! syntax only) -> [`bind`] (each layer's arguments against its PyTorch signature, a declarative
+//! table) -> [`build`] (the layer's own constructor). Each stage reports a [`Located`] message,
+//! which becomes [`NnError::Spec`] with the spec attached.
+
+mod bind;
+mod build;
+mod lexer;
+mod parser;
+mod suggest;
+
+use autograd::Scalar;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{NnError, Result};
+use crate::sequential::Sequential;
+
+/// A message and the byte offset (on a char boundary, at most the spec's length) it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Located {
+    pos: usize,
+    message: String,
+}
+
+impl Located {
+    fn new(pos: usize, message: String) -> Self {
+        Located { pos, message }
+    }
+}
+
+impl<T: Scalar> Sequential<T> {
+    /// Parses a spec string, initialising weights from seed 0 (see
+    /// [`Sequential::from_spec_seeded`]).
+    ///
+    /// A spec is one line of layers separated by commas, each a lowercase PyTorch class name with
+    /// PyTorch's arguments (positional order, keyword names and defaults):
+    /// `linear(in_features, out_features, bias=True)`,
+    /// `conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+    /// bias=True)`, `relu`, `leakyrelu(negative_slope=0.01)`, `sigmoid`, `tanh`, `softmax(dim=1)`,
+    /// `logsoftmax(dim=1)`, `maxpool2d(kernel_size, stride=None, padding=0)`,
+    /// `avgpool2d(kernel_size, stride=None, padding=0)`, `flatten(start_dim=1, end_dim=-1)`,
+    /// `batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True)`, `dropout(p=0.5)`.
+    /// Sizes are an integer or a pair `(h,w)`; values are integers, numbers (`1e-5`, `.5`),
+    /// `True`/`False`, `None`, tuples and quoted strings. `Display` prints the canonical form
+    /// (defaults left out), which parses back to the same model.
+    ///
+    /// ```
+    /// use nn::Sequential;
+    ///
+    /// let model: Sequential = Sequential::from_spec(
+    ///     "conv2d(1, 16, kernel_size=3, padding=1), relu(), maxpool2d(2, stride=None), flatten, \
+    ///      linear(1568, 10, bias=True)").unwrap();
+    /// assert_eq!(model.to_string(),
+    ///     "conv2d(1,16,3,padding=1), relu, maxpool2d(2), flatten, linear(1568,10)");
+    ///
+    /// let err = Sequential::<f32>::from_spec("conv2d(1,16,3), relu, linear(10,bais=False)");
+    /// assert_eq!(err.unwrap_err().to_string(), "\
+    /// invalid model spec at position 32: linear: unexpected keyword argument \"bais\"; did you mean \"bias\"?
+    ///   conv2d(1,16,3), relu, linear(10,bais=False)
+    ///                                   ^");
+    /// ```
+    ///
+    /// # Errors
+    /// A [`NnError::Spec`] whose position points at the problem and whose message says what was
+    /// expected and what was found: a syntax error, an unknown layer or keyword (with the nearest
+    /// known name), a missing, repeated or ill-typed argument, or settings the layer rejects.
+    pub fn from_spec(spec: &str) -> Result<Self> {
+        Self::from_spec_seeded(spec, 0)
+    }
+
+    /// Parses a spec string (see [`Sequential::from_spec`]), initialising weights from `seed`.
+    ///
+    /// The weights are drawn with PyTorch's default initialisation, layer by layer in spec order
+    /// (each layer's weight, then its bias), from one
+    /// `rand_chacha::ChaCha8Rng::seed_from_u64(seed)`: the same seed gives bit-identical weights
+    /// on every platform, and a model's first layers do not change when layers are appended.
+    ///
+    /// # Errors
+    /// A [`NnError::Spec`] pointing at the problem, as [`Sequential::from_spec`].
+    pub fn from_spec_seeded(spec: &str, seed: u64) -> Result<Self> {
+        let at = |e: Located| NnError::Spec {
+            position: e.pos,
+            message: e.message,
+            spec: spec.to_string(),
+        };
+        let layers = parser::parse(spec).map_err(at)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut model = Sequential::new();
+        for layer in &layers {
+            let args = bind::bind(layer).map_err(at)?;
+            let built = build::build(&args, &mut rng);
+            model.push_boxed(built.map_err(|m| at(Located::new(layer.name_pos, m)))?);
+        }
+        Ok(model)
+    }
+}

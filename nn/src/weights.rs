@@ -1,1 +1,0 @@
-//! safetensors weights (being written).
