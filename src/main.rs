@@ -1,7 +1,41 @@
-//! The `smoothgrad` command. The demo, `explain`, `render` and `bench` arrive with the CLI issue.
+//! `smoothgrad`: a demo of SmoothGrad on a CNN trained here, and commands to explain your own
+//! models (`explain`), render attributions (`render`) and time the engine (`bench`).
+//!
+//! Every error prints one line to stderr and exits with status 2 (bad input) or 1 (failure);
+//! no command leaves a partial output file.
 
-fn main() {
-    println!(
-        "smoothgrad-rs: the demo and the CLI are not built yet; run `cargo test --workspace`."
-    );
+mod cli;
+mod commands;
+mod error;
+mod inputs;
+mod rendering;
+mod workloads;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    // A panic is a bug, but the user still gets one line and a status, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        eprintln!(
+            "smoothgrad: internal error: {}",
+            msg.lines().next().unwrap_or("")
+        );
+    }));
+    match std::panic::catch_unwind(|| commands::run(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("smoothgrad: error: {e}");
+            ExitCode::from(e.status as u8)
+        }
+        Err(_) => ExitCode::from(1),
+    }
 }

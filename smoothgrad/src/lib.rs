@@ -34,7 +34,9 @@ mod validate;
 
 pub use error::{ExplainError, Result};
 pub use explanation::{Aggregation, Attribution, Explanation};
-pub use method::{Baseline, Gradient, GradientXInput, GuidedBackprop, IntegratedGradients, Method, Rule};
+pub use method::{
+    Baseline, Gradient, GradientXInput, GuidedBackprop, IntegratedGradients, Method, Rule,
+};
 pub use model::{Cut, FnModel, Model};
 pub use noise::{Noise, NoiseDistribution, NoiseLevel};
 pub use operator::{Operator, ScoreFn};

@@ -67,7 +67,7 @@ impl Noise {
             )));
         }
         if let Some((lo, hi)) = self.clamp {
-            if !(lo <= hi) {
+            if lo.is_nan() || hi.is_nan() || lo > hi {
                 return Err(ExplainError::Parameter(format!(
                     "noise clamp range must have lo <= hi, found [{lo}, {hi}]"
                 )));
@@ -81,10 +81,13 @@ impl Noise {
         match self.level {
             NoiseLevel::Absolute(s) => s,
             NoiseLevel::Relative(r) => {
-                let (lo, hi) = input.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                    let x = x.to_f64_lossless();
-                    (lo.min(x), hi.max(x))
-                });
+                let (lo, hi) =
+                    input
+                        .iter()
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                            let x = x.to_f64_lossless();
+                            (lo.min(x), hi.max(x))
+                        });
                 if hi >= lo {
                     r * (hi - lo)
                 } else {
@@ -95,7 +98,15 @@ impl Noise {
     }
 
     /// Appends the noisy copy `x + e` for sample `i` of input `n` to `out`.
-    pub fn extend_noisy<T: Scalar>(&self, x: &[T], sigma: f64, seed: u64, n: usize, i: usize, out: &mut Vec<T>) {
+    pub fn extend_noisy<T: Scalar>(
+        &self,
+        x: &[T],
+        sigma: f64,
+        seed: u64,
+        n: usize,
+        i: usize,
+        out: &mut Vec<T>,
+    ) {
         let mut rng = stream(seed, n, i);
         let half_width = sigma * 3f64.sqrt();
         out.extend(x.iter().map(|&xi| {
@@ -143,11 +154,18 @@ mod tests {
 
     #[test]
     fn uniform_noise_has_the_requested_spread_and_clamping_holds() {
-        let noise = Noise { level: NoiseLevel::Absolute(0.5), distribution: NoiseDistribution::Uniform, clamp: Some((0.0, 1.0)) };
+        let noise = Noise {
+            level: NoiseLevel::Absolute(0.5),
+            distribution: NoiseDistribution::Uniform,
+            clamp: Some((0.0, 1.0)),
+        };
         let mut out = Vec::new();
         noise.extend_noisy(&[0.5f64; 10_000], 0.5, 0, 0, 0, &mut out);
         assert!(out.iter().all(|&v| (0.0..=1.0).contains(&v)));
-        let free = Noise { clamp: None, ..noise };
+        let free = Noise {
+            clamp: None,
+            ..noise
+        };
         let mut out = Vec::new();
         free.extend_noisy(&[0.0f64; 20_000], 0.5, 0, 0, 0, &mut out);
         let var = out.iter().map(|v| v * v).sum::<f64>() / out.len() as f64;

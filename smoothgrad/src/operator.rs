@@ -11,10 +11,11 @@ use autograd::{Scalar, Var};
 pub type ScoreFn<T> = dyn for<'t> Fn(Var<'t, T>, &[usize]) -> Var<'t, T> + Send + Sync;
 
 /// What to explain about the output.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub enum Operator<T: Scalar = f32> {
     /// `S_c(x) = z_c`: the target's logit (the default; the SmoothGrad paper explains the layer
     /// before softmax).
+    #[default]
     Logit,
     /// `S_c(x) = softmax(z)_c`.
     Probability,
@@ -24,12 +25,6 @@ pub enum Operator<T: Scalar = f32> {
     Output(usize),
     /// Any score.
     Custom(Arc<ScoreFn<T>>),
-}
-
-impl<T: Scalar> Default for Operator<T> {
-    fn default() -> Self {
-        Operator::Logit
-    }
 }
 
 impl<T: Scalar> fmt::Debug for Operator<T> {
@@ -46,7 +41,9 @@ impl<T: Scalar> fmt::Debug for Operator<T> {
 
 impl<T: Scalar> Operator<T> {
     /// A custom score from a closure.
-    pub fn custom(f: impl for<'t> Fn(Var<'t, T>, &[usize]) -> Var<'t, T> + Send + Sync + 'static) -> Self {
+    pub fn custom(
+        f: impl for<'t> Fn(Var<'t, T>, &[usize]) -> Var<'t, T> + Send + Sync + 'static,
+    ) -> Self {
         Operator::Custom(Arc::new(f))
     }
 

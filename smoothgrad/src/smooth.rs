@@ -76,10 +76,14 @@ impl<M> SmoothGrad<M> {
 
     fn validate(&self) -> Result<()> {
         if self.samples == 0 {
-            return Err(ExplainError::Parameter("samples must be at least 1, found 0".into()));
+            return Err(ExplainError::Parameter(
+                "samples must be at least 1, found 0".into(),
+            ));
         }
         if self.threads == Some(0) {
-            return Err(ExplainError::Parameter("threads must be at least 1, found 0".into()));
+            return Err(ExplainError::Parameter(
+                "threads must be at least 1, found 0".into(),
+            ));
         }
         if let Some(t) = self.tolerance {
             if !(t > 0.0 && t.is_finite()) {
@@ -121,7 +125,12 @@ impl<M> SmoothGrad<M> {
         }
     }
 
-    fn run<T: Scalar>(&self, model: &dyn Model<T>, req: &Request<'_, T>, operator: &Operator<T>) -> Result<Explanation<T>>
+    fn run<T: Scalar>(
+        &self,
+        model: &dyn Model<T>,
+        req: &Request<'_, T>,
+        operator: &Operator<T>,
+    ) -> Result<Explanation<T>>
     where
         M: Method<T>,
     {
@@ -138,7 +147,11 @@ impl<M> SmoothGrad<M> {
         // finished[n * slots + j] holds input n, slot j; regroup by statistic and slot.
         let pick = |k: usize| -> Tensor<T> {
             let per_slot: Vec<Vec<T>> = (0..slots)
-                .map(|j| (0..req.n()).flat_map(|n| finished[n * slots + j][k].iter().copied()).collect())
+                .map(|j| {
+                    (0..req.n())
+                        .flat_map(|n| finished[n * slots + j][k].iter().copied())
+                        .collect()
+                })
                 .collect();
             arrange(&per_slot, req.n(), &req.input_shape())
         };
@@ -153,7 +166,13 @@ impl<M> SmoothGrad<M> {
     }
 
     /// The statistics of every slot of input `n`, fed sample by sample in order.
-    fn explain_one<T: Scalar>(&self, model: &dyn Model<T>, req: &Request<'_, T>, operator: &Operator<T>, n: usize) -> Vec<Welford>
+    fn explain_one<T: Scalar>(
+        &self,
+        model: &dyn Model<T>,
+        req: &Request<'_, T>,
+        operator: &Operator<T>,
+        n: usize,
+    ) -> Vec<Welford>
     where
         M: Method<T>,
     {
@@ -177,12 +196,14 @@ impl<M> SmoothGrad<M> {
                 .map(|&(s, e)| {
                     let mut data = Vec::with_capacity((e - s) * x.len());
                     for i in s..e {
-                        self.noise.extend_noisy(x, sigma, self.seed, n, i, &mut data);
+                        self.noise
+                            .extend_noisy(x, sigma, self.seed, n, i, &mut data);
                     }
                     let mut shape = vec![e - s];
                     shape.extend(req.input_shape());
                     let batch = Tensor::from_vec(data, &shape).expect("noisy batch");
-                    self.method.attribute(model, &batch, &vec![targets.clone(); e - s], operator)
+                    self.method
+                        .attribute(model, &batch, &vec![targets.clone(); e - s], operator)
                 })
                 .collect();
             for (&(s, e), per_slot) in ranges.iter().zip(&results) {

@@ -55,7 +55,9 @@ impl Welford {
     /// `||standard error||_2 / ||mean||_2`: how precisely the mean is known, relative to its size
     /// (infinite while the mean is zero).
     pub(crate) fn relative_std_error(&self) -> f64 {
-        let se2: f64 = (0..self.mean.len()).map(|i| self.variance(i) / self.n as f64).sum();
+        let se2: f64 = (0..self.mean.len())
+            .map(|i| self.variance(i) / self.n as f64)
+            .sum();
         let m2: f64 = self.mean.iter().map(|m| m * m).sum();
         if m2 == 0.0 {
             if se2 == 0.0 {

@@ -34,7 +34,10 @@ impl Targets {
     ) -> Result<Vec<Vec<usize>>> {
         let n = inputs.shape()[0];
         let lists = match self {
-            Targets::Predicted => predicted(model, inputs, k).into_iter().map(|c| vec![c]).collect(),
+            Targets::Predicted => predicted(model, inputs, k)
+                .into_iter()
+                .map(|c| vec![c])
+                .collect(),
             Targets::Classes(c) => c.iter().map(|&c| vec![c]).collect(),
             Targets::Multiple(m) => m.clone(),
         };
@@ -45,7 +48,11 @@ impl Targets {
             )));
         }
         let per_input = lists.first().map_or(0, Vec::len);
-        if let Some((i, l)) = lists.iter().enumerate().find(|(_, l)| l.len() != per_input || l.is_empty()) {
+        if let Some((i, l)) = lists
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.len() != per_input || l.is_empty())
+        {
             return Err(ExplainError::Targets(format!(
                 "every input needs the same, non-zero number of classes: input 0 has {per_input}, input {i} has {}",
                 l.len()
@@ -53,7 +60,11 @@ impl Targets {
         }
         for (input, l) in lists.iter().enumerate() {
             if let Some(&target) = l.iter().find(|&&c| c >= k) {
-                return Err(ExplainError::TargetOutOfRange { input, target, classes: k });
+                return Err(ExplainError::TargetOutOfRange {
+                    input,
+                    target,
+                    classes: k,
+                });
             }
         }
         Ok(lists)
@@ -69,7 +80,13 @@ pub fn predicted<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>, k: usize) 
         .map(|row| {
             row.iter()
                 .enumerate()
-                .fold((0, T::neg_infinity()), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) })
+                .fold((0, T::neg_infinity()), |(bi, bv), (i, &v)| {
+                    if v > bv {
+                        (i, v)
+                    } else {
+                        (bi, bv)
+                    }
+                })
                 .0
         })
         .collect()

@@ -486,7 +486,8 @@ mod tests {
             let mut dx = vec![0.0; x.len()];
             for (k, win) in windows(&g).iter().enumerate() {
                 let want = win.iter().map(|&t| x[t]).sum::<f64>() / size;
-                prop_assert!((y[k] - want).abs() <= 1e-12 * want.abs().max(1.0), "{} vs {}", y[k], want);
+                let close = (y[k] - want).abs() <= 1e-12 * want.abs().max(1.0);
+                prop_assert!(close, "{} vs {}", y[k], want);
                 win.iter().for_each(|&t| dx[t] += dy[k] / size);
             }
             for (a, b) in avg_pool2d_backward(&g, &dy).iter().zip(&dx) {
@@ -496,7 +497,8 @@ mod tests {
 
         /// The 2x2 fast path agrees with the general loop, ties and NaNs included.
         #[test]
-        fn fast_2x2_matches_general(n in 1..=2usize, c in 1..=3usize, h in 2..=9usize, w in 2..=9usize,
+        fn fast_2x2_matches_general(n in 1..=2usize, c in 1..=3usize, h in 2..=9usize,
+                                    w in 2..=9usize,
                                     seed in any::<u64>(), levels in 0..3u32, nan in any::<bool>()) {
             let g = Pool2dGeometry::new(&[n, c, h, w], Pool2dOptions::new(2)).unwrap();
             let mut x = data(n * c * h * w, seed, levels);
@@ -504,7 +506,8 @@ mod tests {
                 x.iter_mut().step_by(5).for_each(|v| *v = f64::NAN);
             }
             let len = g.output_shape().iter().product();
-            let (mut y1, mut a1, mut y2, mut a2) = (vec![0.0; len], vec![0; len], vec![0.0; len], vec![0; len]);
+            let (mut y1, mut a1) = (vec![0.0; len], vec![0; len]);
+            let (mut y2, mut a2) = (vec![0.0; len], vec![0; len]);
             max_pool_2x2(&g, &x, &mut y1, &mut a1);
             max_pool_generic(&g, &x, &mut y2, &mut a2);
             prop_assert_eq!(a1, a2);
@@ -543,8 +546,8 @@ mod tests {
 
     #[test]
     fn max_pool_ties_keep_first_and_padding_is_never_chosen() {
-        // 3x3 window, stride 1, padding 1 on an all-equal (negative) plane: every window's argmax is
-        // its first in-image element, never the padding.
+        // 3x3 window, stride 1, padding 1 on an all-equal (negative) plane: every window's argmax
+        // is its first in-image element, never the padding.
         let g =
             Pool2dGeometry::new(&[1, 1, 3, 3], Pool2dOptions::new(3).stride(1).padding(1)).unwrap();
         let (y, argmax) = max_pool2d_forward(&g, &[-5.0f64; 9]);

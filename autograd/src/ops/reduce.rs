@@ -166,7 +166,9 @@ impl<'t, T: Scalar> Var<'t, T> {
                 for j in 0..n {
                     let (oi, v) = (o + j * io, xd[s + j]);
                     // Take the first element, then anything larger or NaN; keep a NaN once taken.
-                    if argmax[oi] == usize::MAX || (!best[oi].is_nan() && (v > best[oi] || v.is_nan())) {
+                    if argmax[oi] == usize::MAX
+                        || (!best[oi].is_nan() && (v > best[oi] || v.is_nan()))
+                    {
                         best[oi] = v;
                         argmax[oi] = s + j;
                     }

@@ -108,7 +108,9 @@ impl<T: Scalar> Method<T> for IntegratedGradients<T> {
         let slots = targets.first().map_or(0, Vec::len);
         // Path points of every row, laid out as [step][row], fed `chunk` rows at a time.
         let nodes = self.nodes();
-        let points: Vec<(usize, usize)> = (0..nodes.len()).flat_map(|k| (0..b).map(move |r| (k, r))).collect();
+        let points: Vec<(usize, usize)> = (0..nodes.len())
+            .flat_map(|k| (0..b).map(move |r| (k, r)))
+            .collect();
         let mut sums: Vec<Vec<T>> = vec![vec![T::zero(); x.numel()]; slots];
         for chunk in points.chunks(self.internal_batch_size.max(1)) {
             let mut data = Vec::with_capacity(chunk.len() * len);

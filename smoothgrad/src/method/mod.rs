@@ -18,12 +18,12 @@ pub use integrated_gradients::{Baseline, IntegratedGradients, Rule};
 
 use autograd::{ReluBackward, Scalar, Tape, Tensor};
 
+use crate::error::Result;
 use crate::explanation::Attribution;
 use crate::model::Model;
 use crate::operator::Operator;
 use crate::target::Targets;
 use crate::validate::Request;
-use crate::error::Result;
 
 /// An attribution method over a batch.
 pub trait Method<T: Scalar = f32>: Sync {
@@ -62,7 +62,11 @@ pub trait Method<T: Scalar = f32>: Sync {
         for start in (0..req.n()).step_by(batch_size) {
             let end = (start + batch_size).min(req.n());
             let x = req.rows(start, end);
-            for (j, a) in self.attribute(model, &x, &req.targets()[start..end], operator).into_iter().enumerate() {
+            for (j, a) in self
+                .attribute(model, &x, &req.targets()[start..end], operator)
+                .into_iter()
+                .enumerate()
+            {
                 slots[j].extend_from_slice(a.data());
             }
         }

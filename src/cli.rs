@@ -1,0 +1,248 @@
+//! The command line, defined with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// SmoothGrad: removing noise by adding noise (Smilkov et al. 2017), in pure Rust.
+#[derive(Parser, Debug)]
+#[command(name = "smoothgrad", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: the demo).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a CNN on synthetic shapes and show what SmoothGrad does (the default command).
+    Demo(DemoArgs),
+    /// Explain a model's predictions on inputs.
+    Explain(ExplainArgs),
+    /// Render attributions as images or processed maps.
+    Render(RenderArgs),
+    /// Time SmoothGrad on the peer benchmark workloads.
+    Bench(BenchArgs),
+}
+
+/// Options of `demo`.
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Where figures, metrics and the model go.
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+    /// Seed of the data, the weights and the noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// A shorter run (fewer images and epochs), for tests.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Attribution methods.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodName {
+    /// The plain gradient (saliency).
+    Gradient,
+    /// Gradient times input.
+    GradientXInput,
+    /// Integrated gradients.
+    IntegratedGradients,
+    /// Guided backpropagation.
+    GuidedBackprop,
+    /// SmoothGrad: the mean over noisy samples.
+    Smoothgrad,
+    /// SmoothGrad-squared: the mean of squares.
+    SmoothgradSq,
+    /// VarGrad: the variance.
+    Vargrad,
+}
+
+/// The base methods SmoothGrad can smooth.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseName {
+    /// The plain gradient.
+    Gradient,
+    /// Gradient times input.
+    GradientXInput,
+    /// Integrated gradients.
+    IntegratedGradients,
+    /// Guided backpropagation.
+    GuidedBackprop,
+}
+
+/// How `--noise` is read.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoiseMode {
+    /// A fraction of each input's range (max - min).
+    Relative,
+    /// A standard deviation.
+    Absolute,
+}
+
+/// The score explained.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorName {
+    /// The target's logit.
+    Logit,
+    /// The target's softmax probability.
+    Probability,
+    /// The target's log-probability.
+    LogProbability,
+}
+
+/// Options of `explain`.
+#[derive(Args, Debug, Clone)]
+pub struct ExplainArgs {
+    /// The model: a .safetensors file saved by this project (the spec is in its "arch"
+    /// metadata), or weights saved elsewhere (e.g. by PyTorch) together with --arch. Trailing
+    /// softmax/log-softmax layers are never explained through: the model is cut before them, so
+    /// `--operator logit` explains the logits and `probability`/`log-probability` apply softmax
+    /// once, themselves.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The model's spec (e.g. "conv2d(3,16,3,padding=1), relu, flatten, linear(4096,10)"), for
+    /// weights saved without one, e.g. by PyTorch's safetensors.torch.save_file. The weights
+    /// must match it, name for name and shape for shape.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Inputs: one .safetensors file (tensor "input" f32 [N,C,H,W], optional "target" i64 [N]
+    /// that overrides --target), or one or more PNG/PPM/PGM images of one size, batched in the
+    /// order given (values in [0, 1], see --normalize).
+    #[arg(long, required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Normalization of image inputs, (x - mean) / std as torchvision's Normalize: "mean,std"
+    /// for every channel, or "m1,m2,m3,s1,s2,s3" (means, then stds) for RGB. Stds must be > 0.
+    #[arg(long)]
+    pub normalize: Option<String>,
+    /// Output: .safetensors ("attribution" f32 with the inputs' shape, "target" i64 [N] the
+    /// classes explained, and for smoothgrad/smoothgrad-sq/vargrad "std_error", the Monte-Carlo
+    /// standard error of the SmoothGrad mean), or .png (rendered with the options below; several
+    /// inputs give OUT-0.png, OUT-1.png, ...).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// The method. smoothgrad, smoothgrad-sq and vargrad are the mean, the mean of squares and
+    /// the variance of --base over --samples noisy copies of each input, from one pass.
+    #[arg(long, value_enum, default_value_t = MethodName::Smoothgrad)]
+    pub method: MethodName,
+    /// The method SmoothGrad smooths (for smoothgrad, smoothgrad-sq and vargrad).
+    #[arg(long, value_enum, default_value_t = BaseName::Gradient)]
+    pub base: BaseName,
+    /// Noisy samples per input (at least 1).
+    #[arg(long, default_value_t = 50)]
+    pub samples: usize,
+    /// Noise level, >= 0 (see --noise-mode); 0 gives the base method itself.
+    #[arg(long, default_value_t = 0.15, allow_negative_numbers = true)]
+    pub noise: f64,
+    /// relative: sigma = noise x (max - min) of each input (the paper's 10-20%); absolute:
+    /// sigma = noise.
+    #[arg(long, value_enum, default_value_t = NoiseMode::Relative)]
+    pub noise_mode: NoiseMode,
+    /// Inputs (base methods) or noisy samples (SmoothGrad) per forward/backward pass.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Seed of the noise: the result depends on it alone, not on --threads or --batch-size.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// The class to explain for every input: an index >= 0, or "predicted" (the arg max of the
+    /// model's outputs). A "target" tensor in a .safetensors input overrides it.
+    #[arg(long, default_value = "predicted", allow_negative_numbers = true)]
+    pub target: String,
+    /// The score explained: the target's logit, softmax probability or log-probability.
+    #[arg(long, value_enum, default_value_t = OperatorName::Logit)]
+    pub operator: OperatorName,
+    /// Steps of integrated gradients (midpoint rule, from an all-zero baseline).
+    #[arg(long, default_value_t = 50)]
+    pub ig_steps: usize,
+    /// Rendering options, for a .png output.
+    #[command(flatten)]
+    pub render: RenderOptions,
+}
+
+/// How attributions become pictures (shared by `explain` and `render`).
+#[derive(Args, Debug, Clone)]
+pub struct RenderOptions {
+    /// A preset pipeline: pair_grayscale, pair_diverging, max_channel, captum_heat_map,
+    /// diverging. Cannot be combined with --sign, --reduce or --clip-percentile. Without a
+    /// preset, those three build a pipeline whose defaults are pair_grayscale's.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Sign handling: abs (default), positive, negative (as a magnitude), signed. Signed maps
+    /// are capped symmetrically and scaled to [-1, 1]; the others min-max to [0, 1].
+    #[arg(long)]
+    pub sign: Option<String>,
+    /// Channel reduction: sum (default), mean, max, max-abs, l2.
+    #[arg(long)]
+    pub reduce: Option<String>,
+    /// Percentile in [0, 100] to cap at (default 99; 100 keeps every value): the upper tail of
+    /// non-negative maps, the magnitude of signed ones.
+    #[arg(long, allow_negative_numbers = true)]
+    pub clip_percentile: Option<f64>,
+    /// Colormap: gray, viridis, inferno, jet, bwr (default: gray for maps in [0, 1], bwr for
+    /// signed maps).
+    #[arg(long)]
+    pub colormap: Option<String>,
+    /// Images (PNG/PPM/PGM) to blend the heat maps over: one for every map, or one per map in
+    /// order. Each must have the maps' height and width.
+    #[arg(long, num_args = 1..)]
+    pub overlay: Vec<PathBuf>,
+    /// Opacity of the heat map over --overlay, in [0, 1].
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
+    pub alpha: f64,
+}
+
+/// Options of `render`.
+#[derive(Args, Debug, Clone)]
+pub struct RenderArgs {
+    /// Attributions: a .safetensors file with "attribution" f32 [N,C,H,W] (or [N,H,W], read as
+    /// C = 1), as `explain` writes.
+    #[arg(long)]
+    pub attribution: PathBuf,
+    /// Output: .png (pictures; several maps give OUT-0.png, OUT-1.png, ...) or .safetensors
+    /// ("map" f32 [N,H,W], the pipeline's output before colouring, unscaled).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Rendering options.
+    #[command(flatten)]
+    pub render: RenderOptions,
+}
+
+/// The four workloads of `../shared/peers/workloads.py`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// 784-256-256-10 MLP on 1x28x28.
+    Mlp,
+    /// Two conv layers on 1x28x28.
+    Lenet,
+    /// Four conv layers on 3x32x32.
+    Cifar,
+    /// A small VGG on 3x64x64.
+    Vgg64,
+}
+
+/// Options of `bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Which workload.
+    #[arg(long, value_enum)]
+    pub workload: Workload,
+    /// Images explained (one explanation each).
+    #[arg(long, default_value_t = 8)]
+    pub images: usize,
+    /// Noisy samples per explanation.
+    #[arg(long, default_value_t = 50)]
+    pub samples: usize,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Samples per forward/backward pass (default: all samples at once, as the peers).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+}

@@ -1,0 +1,90 @@
+//! `bench`: SmoothGrad on the peers' workloads, timed as the peer scripts time themselves.
+//!
+//! One explanation per image (sigma 0.15 absolute, `samples` noisy samples, the predicted class),
+//! a warm-up explanation, then the best of three passes over all images.
+
+use std::time::Instant;
+
+use smoothgrad::{predicted, Gradient, Noise, NoiseLevel, Operator, SmoothGrad, Targets};
+
+use crate::cli::{BenchArgs, Workload};
+use crate::error::{CliError, Result};
+use crate::workloads::WorkloadDef;
+
+fn workload(w: Workload) -> &'static WorkloadDef {
+    let name = match w {
+        Workload::Mlp => "mlp",
+        Workload::Lenet => "lenet",
+        Workload::Cifar => "cifar",
+        Workload::Vgg64 => "vgg64",
+    };
+    WorkloadDef::by_name(name).expect("every workload is defined")
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.images == 0 || args.samples == 0 || args.threads == 0 {
+        return Err(CliError::input(format!(
+            "--images, --samples and --threads must be at least 1, found {}, {} and {}",
+            args.images, args.samples, args.threads
+        )));
+    }
+    let w = workload(args.workload);
+    let model = w.model(0);
+    let xs = w.inputs(args.images, 1);
+    let k = 10;
+    let targets = predicted(&model, &xs, k);
+    let sg = SmoothGrad {
+        samples: args.samples,
+        noise: Noise {
+            level: NoiseLevel::Absolute(0.15),
+            ..Noise::default()
+        },
+        batch_size: args.batch_size.unwrap_or(args.samples),
+        threads: Some(args.threads),
+        ..SmoothGrad::new(Gradient)
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .map_err(|e| CliError::failure(format!("cannot start {} threads: {e}", args.threads)))?;
+    // The pool is built once; explain() runs inside it with threads = None.
+    let sg = SmoothGrad {
+        threads: None,
+        ..sg
+    };
+    let explain_one = |i: usize| -> Result<()> {
+        let x = xs
+            .reshape(&[args.images, w.input[0] * w.input[1] * w.input[2]])
+            .expect("rows");
+        let row = autograd::Tensor::from_slice(
+            &x.data()[i * x.shape()[1]..(i + 1) * x.shape()[1]],
+            &[1, w.input[0], w.input[1], w.input[2]],
+        )
+        .expect("one image");
+        sg.explain(
+            &model,
+            &row,
+            &Targets::Classes(vec![targets[i]]),
+            &Operator::Logit,
+        )?;
+        Ok(())
+    };
+    pool.install(|| -> Result<()> {
+        explain_one(0)?;
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t0 = Instant::now();
+            for i in 0..args.images {
+                explain_one(i)?;
+            }
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        let rate = args.images as f64 / best;
+        let gflops = rate * args.samples as f64 * 2.0 * w.forward_flops() as f64 / 1e9;
+        println!(
+            "smoothgrad-rs {}: {rate:.2} explanations/s ({} samples), ~{gflops:.1} GFLOP/s effective",
+            w.name, args.samples
+        );
+        Ok(())
+    })
+}

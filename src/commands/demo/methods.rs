@@ -1,0 +1,112 @@
+//! The six methods the demo compares, computed for a batch of held-out images.
+
+use autograd::Tensor;
+use smoothgrad::{
+    Gradient, GuidedBackprop, IntegratedGradients, Method, Model, Noise, NoiseLevel, Operator,
+    SmoothGrad, Targets,
+};
+
+use crate::error::Result;
+
+/// `(key in metrics.json, column title)`, in figure order.
+pub const METHODS: [(&str, &str); 6] = [
+    ("gradient", "Gradient"),
+    ("smoothgrad", "SmoothGrad"),
+    ("smoothgrad_sq", "SG-squared"),
+    ("vargrad", "VarGrad"),
+    ("integrated_gradients", "Integ. grad."),
+    ("guided_smoothgrad", "Guided SG"),
+];
+
+/// SmoothGrad as the paper runs it: 50 samples, sigma 15% of the input range.
+pub fn smoothgrad<M>(method: M, seed: u64) -> SmoothGrad<M> {
+    SmoothGrad {
+        seed,
+        ..SmoothGrad::new(method)
+    }
+}
+
+/// Every method's attributions `[N, 3, H, W]` for `images`, explaining class `targets[i]` of
+/// image `i`, in [`METHODS`] order.
+pub fn attributions(
+    model: &dyn Model,
+    images: &Tensor,
+    targets: &[usize],
+    seed: u64,
+) -> Result<Vec<Tensor>> {
+    let t = Targets::Classes(targets.to_vec());
+    let op = Operator::Logit;
+    let gradient = Gradient.explain(model, images, &t, &op, 64)?.values;
+    let sg = smoothgrad(Gradient, seed).explain(model, images, &t, &op)?;
+    let ig = IntegratedGradients::default()
+        .explain(model, images, &t, &op, 16)?
+        .values;
+    let guided = smoothgrad(GuidedBackprop, seed)
+        .explain(model, images, &t, &op)?
+        .mean;
+    Ok(vec![
+        gradient,
+        sg.mean,
+        sg.mean_of_squares,
+        sg.variance,
+        ig,
+        guided,
+    ])
+}
+
+/// SmoothGrad of `images` at each relative noise level (0 is the plain gradient).
+pub fn noise_sweep(
+    model: &dyn Model,
+    images: &Tensor,
+    targets: &[usize],
+    levels: &[f64],
+    seed: u64,
+) -> Result<Vec<Tensor>> {
+    levels
+        .iter()
+        .map(|&level| {
+            let sg = SmoothGrad {
+                noise: Noise {
+                    level: NoiseLevel::Relative(level),
+                    ..Noise::default()
+                },
+                ..smoothgrad(Gradient, seed)
+            };
+            Ok(sg
+                .explain(
+                    model,
+                    images,
+                    &Targets::Classes(targets.to_vec()),
+                    &Operator::Logit,
+                )?
+                .mean)
+        })
+        .collect()
+}
+
+/// SmoothGrad of `images` with each sample count, at the default noise.
+pub fn samples_sweep(
+    model: &dyn Model,
+    images: &Tensor,
+    targets: &[usize],
+    counts: &[usize],
+    seed: u64,
+) -> Result<Vec<Tensor>> {
+    counts
+        .iter()
+        .map(|&samples| {
+            let sg = SmoothGrad {
+                samples,
+                ..smoothgrad(Gradient, seed)
+            };
+            Ok(sg
+                .explain(
+                    model,
+                    images,
+                    &Targets::Classes(targets.to_vec()),
+                    &Operator::Logit,
+                )?
+                .mean)
+        })
+        .collect()
+}

@@ -1,0 +1,25 @@
+//! The subcommands, one file each.
+
+mod bench;
+mod demo;
+mod explain;
+mod render;
+
+use crate::cli::{Cli, Command, DemoArgs};
+use crate::error::Result;
+
+/// Runs the chosen command (the demo when none is given).
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => demo::run(&DemoArgs {
+            out: "out".into(),
+            seed: 0,
+            threads: None,
+            quick: false,
+        }),
+        Some(Command::Demo(a)) => demo::run(&a),
+        Some(Command::Explain(a)) => explain::run(&a),
+        Some(Command::Render(a)) => render::run(&a),
+        Some(Command::Bench(a)) => bench::run(&a),
+    }
+}
