@@ -41,7 +41,10 @@ impl fmt::Display for NnError {
                 writeln!(f, "invalid model spec at position {position}: {message}")?;
                 writeln!(f, "  {spec}")?;
                 // Count the characters before the byte offset (safe off a char boundary too).
-                let column = spec.char_indices().take_while(|(i, _)| i < position).count();
+                let column = spec
+                    .char_indices()
+                    .take_while(|(i, _)| i < position)
+                    .count();
                 write!(f, "  {}^", " ".repeat(column))
             }
             NnError::Shape { layer, message } => write!(f, "layer {layer}: {message}"),

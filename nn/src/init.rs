@@ -14,7 +14,10 @@ use rand::Rng;
 /// # Panics
 /// If the shape has fewer than 2 axes.
 pub fn fans(shape: &[usize]) -> (usize, usize) {
-    assert!(shape.len() >= 2, "fans: weight shape {shape:?} has fewer than 2 axes");
+    assert!(
+        shape.len() >= 2,
+        "fans: weight shape {shape:?} has fewer than 2 axes"
+    );
     let receptive: usize = shape[2..].iter().product();
     (shape[1] * receptive, shape[0] * receptive)
 }
@@ -24,7 +27,12 @@ pub fn uniform<T: Scalar>(shape: &[usize], bound: f64, rng: &mut impl Rng) -> Te
     if bound == 0.0 {
         return Tensor::zeros(shape);
     }
-    Tensor::uniform(shape, T::from_f64_lossy(-bound), T::from_f64_lossy(bound), rng)
+    Tensor::uniform(
+        shape,
+        T::from_f64_lossy(-bound),
+        T::from_f64_lossy(bound),
+        rng,
+    )
 }
 
 /// Samples from `N(0, std^2)`.
@@ -35,7 +43,11 @@ pub fn normal<T: Scalar>(shape: &[usize], std: f64, rng: &mut impl Rng) -> Tenso
 /// PyTorch's default for `Linear` and `Conv2d` weights and biases: `U(-1/sqrt(fan_in),
 /// 1/sqrt(fan_in))`.
 pub fn pytorch_default<T: Scalar>(shape: &[usize], fan_in: usize, rng: &mut impl Rng) -> Tensor<T> {
-    let bound = if fan_in == 0 { 0.0 } else { 1.0 / (fan_in as f64).sqrt() };
+    let bound = if fan_in == 0 {
+        0.0
+    } else {
+        1.0 / (fan_in as f64).sqrt()
+    };
     uniform(shape, bound, rng)
 }
 
@@ -85,7 +97,10 @@ mod tests {
         assert!(w.data().iter().all(|x| x.abs() <= 0.1));
         let k: Tensor<f64> = kaiming_normal(&[256, 512], 0.0, &mut rng);
         let var = k.data().iter().map(|x| x * x).sum::<f64>() / k.numel() as f64;
-        assert!((var - 2.0 / 512.0).abs() < 0.1 * 2.0 / 512.0, "variance {var}");
+        assert!(
+            (var - 2.0 / 512.0).abs() < 0.1 * 2.0 / 512.0,
+            "variance {var}"
+        );
         let x: Tensor<f64> = xavier_uniform(&[30, 70], &mut rng);
         let b = (6.0f64 / 100.0).sqrt();
         assert!(x.data().iter().all(|v| v.abs() <= b));
