@@ -41,7 +41,6 @@ const CONTEXT_SEED: u64 = 0x5eed;
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
-        failure_persistence: None,
         ..ProptestConfig::default()
     }
 }

@@ -31,6 +31,8 @@ pub enum ExplainError {
     Targets(String),
     /// An impossible parameter: zero samples, negative or non-finite noise, batch size 0, ...
     Parameter(String),
+    /// The model cannot be explained as it is (for example, it is in training mode).
+    Model(String),
 }
 
 impl fmt::Display for ExplainError {
@@ -52,6 +54,7 @@ impl fmt::Display for ExplainError {
             ),
             ExplainError::Targets(m) => write!(f, "targets: {m}"),
             ExplainError::Parameter(m) => write!(f, "{m}"),
+            ExplainError::Model(m) => write!(f, "model: {m}"),
         }
     }
 }

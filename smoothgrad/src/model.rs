@@ -37,6 +37,12 @@ pub trait Model<T: Scalar = f32>: Sync {
             format!("the model rejects input of shape {input:?}: {msg}")
         })
     }
+
+    /// Whether the model is in training mode (dropout active, batch statistics): such a model
+    /// mixes the samples of a batch and changes as it runs, so explanations refuse it.
+    fn is_training(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Scalar> Model<T> for Sequential<T> {
@@ -46,6 +52,10 @@ impl<T: Scalar> Model<T> for Sequential<T> {
 
     fn output_shape(&self, input: &[usize]) -> std::result::Result<Vec<usize>, String> {
         Module::output_shape(self, input).map_err(|e| e.to_string())
+    }
+
+    fn is_training(&self) -> bool {
+        Module::is_training(self)
     }
 }
 
@@ -106,6 +116,10 @@ impl<T: Scalar> Model<T> for Cut<'_, T> {
             .output_shape_range(input, 0..self.end)
             .map_err(|e| e.to_string())
     }
+
+    fn is_training(&self) -> bool {
+        Module::is_training(self.model)
+    }
 }
 
 /// A closure as a model: `FnModel::new(|x| x.matmul_t(w).relu())`.
@@ -138,5 +152,9 @@ impl<T: Scalar, M: Model<T> + ?Sized> Model<T> for &M {
 
     fn output_shape(&self, input: &[usize]) -> std::result::Result<Vec<usize>, String> {
         (**self).output_shape(input)
+    }
+
+    fn is_training(&self) -> bool {
+        (**self).is_training()
     }
 }

@@ -113,7 +113,8 @@ impl<M> SmoothGrad<M> {
         M: Method<T>,
     {
         self.validate()?;
-        let req = Request::new(model, inputs, targets, self.batch_size)?;
+        let req = Request::new(model, inputs, targets, operator, self.batch_size)?;
+        self.method.validate(&req.input_shape())?;
         let run = || self.run(model, &req, operator);
         match self.threads {
             None => run(),

@@ -47,14 +47,15 @@ impl Targets {
                 lists.len()
             )));
         }
-        let per_input = lists.first().map_or(0, Vec::len);
-        if let Some((i, l)) = lists
-            .iter()
-            .enumerate()
-            .find(|(_, l)| l.len() != per_input || l.is_empty())
-        {
+        if let Some(i) = lists.iter().position(Vec::is_empty) {
             return Err(ExplainError::Targets(format!(
-                "every input needs the same, non-zero number of classes: input 0 has {per_input}, input {i} has {}",
+                "input {i} lists no class to explain (expected at least one)"
+            )));
+        }
+        let per_input = lists.first().map_or(0, Vec::len);
+        if let Some((i, l)) = lists.iter().enumerate().find(|(_, l)| l.len() != per_input) {
+            return Err(ExplainError::Targets(format!(
+                "every input needs the same number of classes: input 0 has {per_input}, input {i} has {}",
                 l.len()
             )));
         }

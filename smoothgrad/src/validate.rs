@@ -1,10 +1,39 @@
 //! Checking an explanation request before any work: shapes, finiteness, targets, batch size.
 
-use autograd::{Scalar, Tensor};
+use autograd::{Scalar, Tape, Tensor};
 
 use crate::error::{ExplainError, Result};
 use crate::model::Model;
+use crate::operator::Operator;
 use crate::target::Targets;
+
+/// Checks that the operator can score the outputs of a model with `k` outputs: `Output(j)` needs
+/// `j < k`, and a custom score must give one value per row (probed on one input of zeros).
+fn check_operator<T: Scalar>(
+    model: &dyn Model<T>,
+    operator: &Operator<T>,
+    one: &[usize],
+    k: usize,
+) -> Result<()> {
+    match operator {
+        Operator::Output(j) if *j >= k => Err(ExplainError::Parameter(format!(
+            "operator Output({j}) is out of range: the model has {k} outputs (0..{k})"
+        ))),
+        Operator::Custom(score) => {
+            let tape = Tape::<T>::new();
+            let outputs = model.forward(tape.constant(Tensor::zeros(one)));
+            let shape = score(outputs, &[0]).shape();
+            if shape == [1] {
+                Ok(())
+            } else {
+                Err(ExplainError::OutputShape(format!(
+                    "a custom operator must return one score per row ([1] for one input), found {shape:?}"
+                )))
+            }
+        }
+        _ => Ok(()),
+    }
+}
 
 /// A validated request: inputs `[N, ...]` the model maps to `[N, K]`, finite, with resolved
 /// targets (the same number of classes, `slots`, for every input).
@@ -18,6 +47,7 @@ impl<'a, T: Scalar> Request<'a, T> {
         model: &dyn Model<T>,
         inputs: &'a Tensor<T>,
         targets: &Targets,
+        operator: &Operator<T>,
         batch_size: usize,
     ) -> Result<Self> {
         if batch_size == 0 {
@@ -38,15 +68,28 @@ impl<'a, T: Scalar> Request<'a, T> {
                 element: i % len.max(1),
             });
         }
+        if model.is_training() {
+            return Err(ExplainError::Model(
+                "it is in training mode, where dropout and batch statistics mix the samples of a \
+                 batch and the model changes as it runs; switch it to evaluation mode first \
+                 (set_training(false))"
+                    .into(),
+            ));
+        }
+        // Inputs are checked one at a time: the cheapest probe for models without shape rules.
         let mut one = shape.to_vec();
         one[0] = 1;
-        let out = model.output_shape(&one).map_err(ExplainError::InputShape)?;
+        let out = model.output_shape(&one).map_err(|e| {
+            ExplainError::InputShape(format!("{e} (inputs {shape:?}, checked one at a time)"))
+        })?;
         if out.len() != 2 || out[0] != 1 || out[1] == 0 {
             return Err(ExplainError::OutputShape(format!(
                 "expected [batch, K] with K >= 1 for input {one:?}, found {out:?}"
             )));
         }
-        let targets = targets.resolve(model, inputs, out[1])?;
+        let k = out[1];
+        check_operator(model, operator, &one, k)?;
+        let targets = targets.resolve(model, inputs, k)?;
         Ok(Request { inputs, targets })
     }
 

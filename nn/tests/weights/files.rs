@@ -213,7 +213,7 @@ fn huge_header_lengths_and_sizes_are_errors_without_allocation() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     /// Random byte flips anywhere in a valid file give a file that loads or an error: no panic.
     #[test]

@@ -70,7 +70,8 @@ impl<T: Scalar> IntegratedGradients<T> {
                 (0..m)
                     .map(|k| {
                         let w = if k == 0 || k == m - 1 { h / 2.0 } else { h };
-                        (k as f64 * h, w)
+                        // k / (m - 1), not k * h: the last node is exactly 1.
+                        (k as f64 / (mf - 1.0), w)
                     })
                     .collect()
             }
@@ -93,6 +94,28 @@ impl<T: Scalar> IntegratedGradients<T> {
 impl<T: Scalar> Method<T> for IntegratedGradients<T> {
     fn name(&self) -> String {
         "integrated_gradients".into()
+    }
+
+    fn validate(&self, input_shape: &[usize]) -> crate::error::Result<()> {
+        let err = |m: String| Err(crate::error::ExplainError::Parameter(m));
+        if self.steps == 0 {
+            return err("integrated gradients: steps must be at least 1, found 0".into());
+        }
+        if self.internal_batch_size == 0 {
+            return err(
+                "integrated gradients: internal batch size must be at least 1, found 0".into(),
+            );
+        }
+        if let Baseline::Tensor(t) = &self.baseline {
+            let len: usize = input_shape.iter().product();
+            if t.numel() != len {
+                return err(format!(
+                    "integrated gradients: the baseline of shape {:?} does not fit inputs of shape {input_shape:?}",
+                    t.shape()
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn attribute(

@@ -40,6 +40,15 @@ pub trait Method<T: Scalar = f32>: Sync {
         operator: &Operator<T>,
     ) -> Vec<Tensor<T>>;
 
+    /// Checks the method's own settings against one input's shape (without the batch axis), before
+    /// any work. The default accepts everything.
+    ///
+    /// # Errors
+    /// [`crate::ExplainError::Parameter`] for a setting that cannot work.
+    fn validate(&self, _input_shape: &[usize]) -> Result<()> {
+        Ok(())
+    }
+
     /// Validates a request and explains `inputs` `[N, ...]` in batches of `batch_size` rows.
     ///
     /// # Errors
@@ -56,8 +65,9 @@ pub trait Method<T: Scalar = f32>: Sync {
     where
         Self: Sized,
     {
-        let req = Request::new(model, inputs, targets, batch_size)?;
+        let req = Request::new(model, inputs, targets, operator, batch_size)?;
         let per_input = req.input_shape();
+        self.validate(&per_input)?;
         let mut slots: Vec<Vec<T>> = vec![Vec::with_capacity(inputs.numel()); req.slots()];
         for start in (0..req.n()).step_by(batch_size) {
             let end = (start + batch_size).min(req.n());
