@@ -4,6 +4,7 @@
 //! Every error prints one line to stderr and exits with status 2 (bad input) or 1 (failure);
 //! no command leaves a partial output file.
 
+mod allocator;
 mod cli;
 mod commands;
 mod error;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    allocator::tune();
     let cli = cli::Cli::parse();
     // A panic is a bug, but the user still gets one line and a status, not a backtrace.
     std::panic::set_hook(Box::new(|info| {

@@ -14,8 +14,8 @@
 //! ```
 //!
 //! The pieces:
-//! - [`Tensor`]: an immutable row-major n-d array over `Arc<[T]>` for `T` in `{f32, f64}`
-//!   ([`Scalar`]).
+//! - [`Tensor`]: an immutable row-major n-d array, shared by reference counting, for `T` in
+//!   `{f32, f64}` ([`Scalar`]).
 //! - [`Tape`] and [`Var`]: record a computation as a Wengert list, then [`Tape::backward`] walks it
 //!   once in reverse. Each op is a method on [`Var`] and its derivative sits beside it in `ops/`;
 //!   the kernels that do the arithmetic live in [`kernels`].
