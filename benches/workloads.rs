@@ -1,0 +1,49 @@
+//! Criterion benchmarks of SmoothGrad on the four peer workloads (`../shared/peers/workloads.py`):
+//! one explanation of one image, 50 samples, sigma 0.15, 2 threads, all samples in one batch, as
+//! `smoothgrad bench` and the peer scripts measure it. Throughput is in explanations per second
+//! (criterion's "elements/s").
+//!
+//! `cargo bench --bench workloads` (all) or `cargo bench --bench workloads -- vgg64`.
+
+#[path = "../src/allocator.rs"]
+mod allocator;
+// Shared with the `bench` command, which also uses the items this benchmark does not.
+#[allow(dead_code)]
+#[path = "../src/workloads.rs"]
+mod workloads;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use smoothgrad::{predicted, Gradient, Noise, NoiseLevel, Operator, SmoothGrad, Targets};
+
+fn bench_workloads(c: &mut Criterion) {
+    allocator::tune();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("smoothgrad");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1));
+    for w in &workloads::WORKLOADS {
+        let model = w.model(0);
+        let x = w.inputs(1, 1);
+        let target = predicted(&model, &x, 10)[0];
+        let sg = SmoothGrad {
+            samples: 50,
+            batch_size: 50,
+            noise: Noise {
+                level: NoiseLevel::Absolute(0.15),
+                ..Noise::default()
+            },
+            ..SmoothGrad::new(Gradient)
+        };
+        let targets = Targets::Classes(vec![target]);
+        group.bench_function(BenchmarkId::from_parameter(w.name), |b| {
+            pool.install(|| b.iter(|| sg.explain(&model, &x, &targets, &Operator::Logit).unwrap()));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_workloads);
+criterion_main!(benches);
