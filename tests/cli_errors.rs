@@ -1,20 +1,21 @@
 //! Every bad input to `explain` and `render` prints one line to stderr, exits with status 1 or 2,
 //! never panics, and writes no file (not even a temporary one).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use autograd::Tensor;
 use nn::weights::{self, Writer};
 use nn::Sequential;
 
-/// The test model: 3x8x8 inputs, 3 classes.
-const SPEC: &str = "conv2d(3,4,3,padding=1), relu, flatten, linear(256,3)";
+use common::{run, s, Scratch, SPEC};
 
-/// A folder of fixtures under the system's temporary folder, removed when dropped.
+/// A folder of fixtures under the system's temporary folder, removed when dropped (with its
+/// [`Scratch`]).
 struct Fixtures {
-    dir: PathBuf,
+    dir: Scratch,
     model: PathBuf,
     input: PathBuf,
 }
@@ -22,28 +23,24 @@ struct Fixtures {
 impl Fixtures {
     /// A model, a valid input file and a valid attribution file.
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "smoothgrad-cli-errors-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let model = dir.join("model.safetensors");
+        let dir = Scratch::new(name);
+        let model = dir.path("model.safetensors");
         weights::save(
             &Sequential::<f32>::from_spec_seeded(SPEC, 0).unwrap(),
             &model,
         )
         .unwrap();
-        let input = dir.join("input.safetensors");
+        let input = dir.path("input.safetensors");
         let x = Tensor::<f32>::randn_seeded(&[2, 3, 8, 8], 1);
         weights::write_file(&input, &[("input", &x)], &[]).unwrap();
-        let attribution = dir.join("attribution.safetensors");
+        let attribution = dir.path("attribution.safetensors");
         weights::write_file(&attribution, &[("attribution", &x)], &[]).unwrap();
         Fixtures { dir, model, input }
     }
 
+    /// The path of the file `name` in the folder.
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+        self.dir.path(name)
     }
 
     /// Writes a safetensors file built by `build`.
@@ -57,7 +54,7 @@ impl Fixtures {
 
     /// The files in the folder.
     fn listing(&self) -> BTreeSet<String> {
-        std::fs::read_dir(&self.dir)
+        std::fs::read_dir(self.dir.dir())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect()
@@ -107,25 +104,6 @@ impl Fixtures {
         assert_eq!(self.listing(), before, "{args:?} left files behind");
         stderr.trim_end().to_string()
     }
-}
-
-impl Drop for Fixtures {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A path as a command-line argument.
-fn s(p: &Path) -> &str {
-    p.to_str().expect("temporary paths are UTF-8")
-}
-
-/// Runs the binary.
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smoothgrad"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
 }
 
 /// Asserts `message` contains every part.

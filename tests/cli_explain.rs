@@ -1,8 +1,9 @@
 //! `smoothgrad explain`, driven through the built binary: the files it writes hold the right
 //! tensors, and their values equal what the library computes directly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use autograd::Tensor;
 use nn::weights::{self, Dtype, TensorFile, Writer};
@@ -12,52 +13,7 @@ use smoothgrad::{
     Targets,
 };
 
-/// The test model: 3x8x8 inputs, 3 classes.
-const SPEC: &str = "conv2d(3,4,3,padding=1), relu, flatten, linear(256,3)";
-
-/// A fresh folder under the system's temporary folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "smoothgrad-cli-explain-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A path as a command-line argument.
-fn s(p: &Path) -> &str {
-    p.to_str().expect("temporary paths are UTF-8")
-}
-
-/// Runs the binary and asserts it succeeded.
-fn smoothgrad(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_smoothgrad"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "smoothgrad {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{s, smoothgrad, Scratch, SPEC};
 
 /// The test model, also saved to `model.safetensors`.
 fn model(dir: &Scratch) -> (Sequential, PathBuf) {

@@ -1,57 +1,16 @@
 //! `smoothgrad render`, driven through the built binary: `map` outputs are exactly the viz
 //! pipeline's maps, and `.png` outputs decode to the maps' size.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use autograd::Tensor;
 use nn::weights::{self, Dtype, Writer};
 use nn::Sequential;
 use viz::{Capping, Normalization, Pipeline, Reduction, Sign};
 
-/// A fresh folder under the system's temporary folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "smoothgrad-cli-render-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A path as a command-line argument.
-fn s(p: &Path) -> &str {
-    p.to_str().expect("temporary paths are UTF-8")
-}
-
-/// Runs the binary and asserts it succeeded.
-fn smoothgrad(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_smoothgrad"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "smoothgrad {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{s, smoothgrad, Scratch};
 
 /// Random attributions of `shape` in `attribution.safetensors`.
 fn attribution(dir: &Scratch, shape: &[usize]) -> (Tensor, PathBuf) {

@@ -2,11 +2,13 @@
 //! that says what was expected and what was found, and never panics. Each call runs under
 //! `catch_unwind`, so a panic fails the test with its message instead of passing by accident.
 
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use autograd::{Conv2dOptions, Tensor, Var};
+use autograd::{Tensor, Var};
 use nn::Sequential;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -15,6 +17,8 @@ use smoothgrad::{
     Baseline, ExplainError, FnModel, Gradient, GuidedBackprop, IntegratedGradients, Method, Model,
     NoiseLevel, Operator, SmoothGrad, Targets,
 };
+
+use common::conv3x3;
 
 /// Runs `f`, which must return an error and must not panic.
 fn error_of<T: std::fmt::Debug>(
@@ -67,17 +71,7 @@ fn mlp() -> Sequential<f64> {
 fn cnn() -> Sequential<f64> {
     let mut r = ChaCha8Rng::seed_from_u64(1);
     Sequential::new()
-        .with(
-            nn::Conv2d::new(
-                2,
-                3,
-                [3, 3],
-                Conv2dOptions::default().padding(1),
-                true,
-                &mut r,
-            )
-            .unwrap(),
-        )
+        .with(conv3x3(2, 3, &mut r))
         .with(nn::ReLU)
         .with(nn::Flatten::default())
         .with(nn::Linear::new(3 * 16, 4, true, &mut r))
@@ -832,17 +826,7 @@ fn a_model_in_training_mode_is_rejected() {
     use nn::Module;
     let mut r = ChaCha8Rng::seed_from_u64(2);
     let mut model: Sequential<f64> = Sequential::new()
-        .with(
-            nn::Conv2d::new(
-                1,
-                2,
-                [3, 3],
-                Conv2dOptions::default().padding(1),
-                true,
-                &mut r,
-            )
-            .unwrap(),
-        )
+        .with(conv3x3(1, 2, &mut r))
         .with(nn::BatchNorm2d::new(2, 1e-5, 0.1, true).unwrap())
         .with(nn::ReLU)
         .with(nn::Dropout::new(0.3).unwrap())

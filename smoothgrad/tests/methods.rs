@@ -4,47 +4,21 @@
 
 #![allow(clippy::type_complexity, clippy::needless_range_loop)]
 
-use autograd::{Conv2dOptions, Pool2dOptions, Scalar, Tape, Tensor, Var};
+mod common;
+
+use autograd::{Scalar, Tape, Tensor, Var};
 use nn::Sequential;
 use proptest::prelude::*;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use smoothgrad::noise::Noise;
 use smoothgrad::{
     predicted, Aggregation, Baseline, Cut, FnModel, Gradient, GradientXInput, GuidedBackprop,
     IntegratedGradients, Method, Model, NoiseLevel, Operator, Rule, SmoothGrad, Targets,
 };
 
-fn rng(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed)
-}
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
-
-fn bits<T: Scalar>(t: &Tensor<T>) -> Vec<u64> {
-    t.data()
-        .iter()
-        .map(|v| v.to_f64_lossless().to_bits())
-        .collect()
-}
+use common::{bits, config, conv_pool_features, relu_mlp, rng};
 
 fn linear<T: Scalar>(w: &Tensor<T>, b: &Tensor<T>) -> nn::Linear<T> {
     nn::Linear::from_weights(w.clone(), Some(b.clone())).unwrap()
-}
-
-fn relu_mlp(seed: u64, d: usize, h: usize, k: usize) -> Sequential<f64> {
-    let mut r = rng(seed);
-    Sequential::new()
-        .with(nn::Linear::new(d, h, true, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Linear::new(h, h, true, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Linear::new(h, k, true, &mut r))
 }
 
 fn tanh_mlp(seed: u64, d: usize, h: usize, k: usize) -> Sequential<f64> {
@@ -60,22 +34,7 @@ fn tanh_mlp(seed: u64, d: usize, h: usize, k: usize) -> Sequential<f64> {
 /// `conv2d(2,3,3,padding=1), relu, maxpool2d(2), flatten, linear(12,4)` on `[N, 2, 4, 4]`.
 fn relu_cnn(seed: u64) -> Sequential<f64> {
     let mut r = rng(seed);
-    Sequential::new()
-        .with(
-            nn::Conv2d::new(
-                2,
-                3,
-                [3, 3],
-                Conv2dOptions::default().padding(1),
-                true,
-                &mut r,
-            )
-            .unwrap(),
-        )
-        .with(nn::ReLU)
-        .with(nn::MaxPool2d::new(Pool2dOptions::new(2)).unwrap())
-        .with(nn::Flatten::default())
-        .with(nn::Linear::new(12, 4, true, &mut r))
+    conv_pool_features(&mut r).with(nn::Linear::new(12, 4, true, &mut r))
 }
 
 /// `dS/dx` for one input row `x` (`[1, ...]`) from a tape built here, for a score of the outputs.

@@ -9,19 +9,21 @@
 // Index loops read more clearly than zipped iterators in the statistics below.
 #![allow(clippy::needless_range_loop, clippy::type_complexity)]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use autograd::{Conv2dOptions, Pool2dOptions, Scalar, Tape, Tensor, Var};
+use autograd::{Pool2dOptions, Scalar, Tape, Tensor, Var};
 use nn::Sequential;
 use proptest::prelude::*;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use smoothgrad::noise::Noise;
 use smoothgrad::{
     Baseline, Explanation, FnModel, Gradient, GradientXInput, GuidedBackprop, IntegratedGradients,
     Method, Model, NoiseDistribution, NoiseLevel, Operator, Rule, SmoothGrad, Targets,
 };
+
+use common::{bits, config, conv3x3, conv_pool_features, relu_mlp, rng};
 
 // ---------------------------------------------------------------------------------------------
 // A counting allocator: current and peak live bytes, for the memory test (see the end of the
@@ -78,50 +80,14 @@ static ALLOCATOR: Counting = Counting;
 // ---------------------------------------------------------------------------------------------
 // Models and helpers.
 
-fn rng(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed)
-}
-
-/// `linear(d,h), relu, linear(h,h), relu, linear(h,k)`.
-fn relu_mlp<T: Scalar>(seed: u64, d: usize, h: usize, k: usize) -> Sequential<T> {
-    let mut r = rng(seed);
-    Sequential::new()
-        .with(nn::Linear::new(d, h, true, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Linear::new(h, h, true, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Linear::new(h, k, true, &mut r))
-}
-
 /// `conv2d(2,3,3,padding=1), relu, maxpool2d(2), flatten, linear(12,6), relu, linear(6,4)` on
 /// `[N, 2, 4, 4]`.
 fn relu_cnn<T: Scalar>(seed: u64) -> Sequential<T> {
     let mut r = rng(seed);
-    Sequential::new()
-        .with(
-            nn::Conv2d::new(
-                2,
-                3,
-                [3, 3],
-                Conv2dOptions::default().padding(1),
-                true,
-                &mut r,
-            )
-            .unwrap(),
-        )
-        .with(nn::ReLU)
-        .with(nn::MaxPool2d::new(Pool2dOptions::new(2)).unwrap())
-        .with(nn::Flatten::default())
+    conv_pool_features(&mut r)
         .with(nn::Linear::new(12, 6, true, &mut r))
         .with(nn::ReLU)
         .with(nn::Linear::new(6, 4, true, &mut r))
-}
-
-fn bits<T: Scalar>(t: &Tensor<T>) -> Vec<u64> {
-    t.data()
-        .iter()
-        .map(|v| v.to_f64_lossless().to_bits())
-        .collect()
 }
 
 /// Every statistic of two explanations has the same shape and the same bits.
@@ -159,13 +125,6 @@ fn assert_close<T: Scalar>(a: &Explanation<T>, b: &Explanation<T>, rel: f64, abs
                 "{what}: {name}[{i}] {p} vs {q}"
             );
         }
-    }
-}
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
     }
 }
 
@@ -1169,17 +1128,7 @@ fn settle() {
 fn measure_peak(threads: usize, samples: usize) -> usize {
     let mut r = rng(0);
     let cnn: Sequential<f32> = Sequential::new()
-        .with(
-            nn::Conv2d::new(
-                1,
-                4,
-                [3, 3],
-                Conv2dOptions::default().padding(1),
-                true,
-                &mut r,
-            )
-            .unwrap(),
-        )
+        .with(conv3x3(1, 4, &mut r))
         .with(nn::ReLU)
         .with(nn::MaxPool2d::new(Pool2dOptions::new(2)).unwrap())
         .with(nn::Flatten::default())
@@ -1241,17 +1190,7 @@ fn peak_memory_probe() {
     // A base method over 2000 *inputs* must keep its output, and the allocator must see it.
     let mut r = rng(0);
     let cnn: Sequential<f32> = Sequential::new()
-        .with(
-            nn::Conv2d::new(
-                1,
-                4,
-                [3, 3],
-                Conv2dOptions::default().padding(1),
-                true,
-                &mut r,
-            )
-            .unwrap(),
-        )
+        .with(conv3x3(1, 4, &mut r))
         .with(nn::Flatten::default())
         .with(nn::Linear::new(4 * 12 * 12, 10, true, &mut r));
     for n in [50usize, 2000] {

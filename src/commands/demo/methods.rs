@@ -54,6 +54,20 @@ pub fn attributions(
     ])
 }
 
+/// The SmoothGrad mean of `images` under each of several settings.
+fn sweep(
+    model: &dyn Model,
+    images: &Tensor,
+    targets: &[usize],
+    settings: impl IntoIterator<Item = SmoothGrad<Gradient>>,
+) -> Result<Vec<Tensor>> {
+    let targets = Targets::Classes(targets.to_vec());
+    settings
+        .into_iter()
+        .map(|sg| Ok(sg.explain(model, images, &targets, &Operator::Logit)?.mean))
+        .collect()
+}
+
 /// SmoothGrad of `images` at each relative noise level (0 is the plain gradient).
 pub fn noise_sweep(
     model: &dyn Model,
@@ -62,26 +76,14 @@ pub fn noise_sweep(
     levels: &[f64],
     seed: u64,
 ) -> Result<Vec<Tensor>> {
-    levels
-        .iter()
-        .map(|&level| {
-            let sg = SmoothGrad {
-                noise: Noise {
-                    level: NoiseLevel::Relative(level),
-                    ..Noise::default()
-                },
-                ..smoothgrad(Gradient, seed)
-            };
-            Ok(sg
-                .explain(
-                    model,
-                    images,
-                    &Targets::Classes(targets.to_vec()),
-                    &Operator::Logit,
-                )?
-                .mean)
-        })
-        .collect()
+    let settings = levels.iter().map(|&level| SmoothGrad {
+        noise: Noise {
+            level: NoiseLevel::Relative(level),
+            ..Noise::default()
+        },
+        ..smoothgrad(Gradient, seed)
+    });
+    sweep(model, images, targets, settings)
 }
 
 /// SmoothGrad of `images` with each sample count, at the default noise.
@@ -92,21 +94,9 @@ pub fn samples_sweep(
     counts: &[usize],
     seed: u64,
 ) -> Result<Vec<Tensor>> {
-    counts
-        .iter()
-        .map(|&samples| {
-            let sg = SmoothGrad {
-                samples,
-                ..smoothgrad(Gradient, seed)
-            };
-            Ok(sg
-                .explain(
-                    model,
-                    images,
-                    &Targets::Classes(targets.to_vec()),
-                    &Operator::Logit,
-                )?
-                .mean)
-        })
-        .collect()
+    let settings = counts.iter().map(|&samples| SmoothGrad {
+        samples,
+        ..smoothgrad(Gradient, seed)
+    });
+    sweep(model, images, targets, settings)
 }
