@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use nn::train::select_rows;
 use smoothgrad::{predicted, Gradient, Noise, NoiseLevel, Operator, SmoothGrad, Targets};
 
 use crate::cli::{BenchArgs, Workload};
@@ -33,6 +34,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let xs = w.inputs(args.images, 1);
     let k = 10;
     let targets = predicted(&model, &xs, k);
+    // explain() runs inside this pool (threads: None), built once for all the timed runs.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .map_err(|e| CliError::failure(format!("cannot start {} threads: {e}", args.threads)))?;
     let sg = SmoothGrad {
         samples: args.samples,
         noise: Noise {
@@ -40,33 +46,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             ..Noise::default()
         },
         batch_size: args.batch_size.unwrap_or(args.samples),
-        threads: Some(args.threads),
         ..SmoothGrad::new(Gradient)
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build()
-        .map_err(|e| CliError::failure(format!("cannot start {} threads: {e}", args.threads)))?;
-    // The pool is built once; explain() runs inside it with threads = None.
-    let sg = SmoothGrad {
-        threads: None,
-        ..sg
-    };
+    // One image per explanation, cut out before timing.
+    let rows: Vec<_> = (0..args.images).map(|i| select_rows(&xs, &[i])).collect();
     let explain_one = |i: usize| -> Result<()> {
-        let x = xs
-            .reshape(&[args.images, w.input[0] * w.input[1] * w.input[2]])
-            .expect("rows");
-        let row = autograd::Tensor::from_slice(
-            &x.data()[i * x.shape()[1]..(i + 1) * x.shape()[1]],
-            &[1, w.input[0], w.input[1], w.input[2]],
-        )
-        .expect("one image");
-        sg.explain(
-            &model,
-            &row,
-            &Targets::Classes(vec![targets[i]]),
-            &Operator::Logit,
-        )?;
+        let targets = Targets::Classes(vec![targets[i]]);
+        sg.explain(&model, &rows[i], &targets, &Operator::Logit)?;
         Ok(())
     };
     pool.install(|| -> Result<()> {
