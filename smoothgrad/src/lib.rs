@@ -42,3 +42,8 @@ pub use noise::{Noise, NoiseDistribution, NoiseLevel};
 pub use operator::{Operator, ScoreFn};
 pub use smooth::SmoothGrad;
 pub use target::{predicted, Targets};
+
+/// The README's `rust` examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

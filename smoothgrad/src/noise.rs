@@ -18,7 +18,7 @@ pub enum NoiseLevel {
     /// `sigma = level * (max(x) - min(x))` per input: PAIR `saliency`'s `stdev_spread` (0.15 by
     /// default, the paper's 10-20% of the input range).
     Relative(f64),
-    /// A fixed `sigma`, as Captum's `stdevs` and Xplique's `sigma`.
+    /// A fixed `sigma`, as Captum's `stdevs` and Xplique's `noise`.
     Absolute(f64),
 }
 

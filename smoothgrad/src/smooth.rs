@@ -24,15 +24,20 @@ use crate::stats::Welford;
 use crate::target::Targets;
 use crate::validate::Request;
 
-/// SmoothGrad over a base method. Defaults follow the paper and PAIR `saliency`: 50 samples,
-/// Gaussian noise with `sigma = 0.15 (max - min)`.
+/// SmoothGrad over a base method. Defaults follow the paper (about 50 samples, noise of 10-20%
+/// of the input range): 50 samples, Gaussian noise with `sigma = 0.15 (max - min)` (PAIR
+/// `saliency`'s `stdev_spread`).
 ///
-/// | here | Captum `NoiseTunnel` | Xplique `SmoothGrad` | PAIR `saliency` |
+/// | here | Captum `NoiseTunnel.attribute` | Xplique `SmoothGrad` | PAIR `saliency` `GetSmoothedMask` |
 /// |---|---|---|---|
-/// | `samples` (50) | `nt_samples` (5) | `nb_samples` (50) | `nsamples` (50) |
+/// | `samples` (50) | `nt_samples` (5) | `nb_samples` (50) | `nsamples` (25) |
 /// | `noise.level` `Relative(0.15)` | `stdevs` (1.0, absolute) | `noise` (0.2, absolute) | `stdev_spread` (0.15, relative) |
-/// | `batch_size` (32) | `nt_samples_batch_size` | `batch_size` | `batch_size` |
-/// | `seed` (0) | - (global RNG) | - | - |
+/// | `batch_size` (32) | `nt_samples_batch_size` (all samples at once) | `batch_size` (32) | none: one sample per call |
+/// | `seed` (0) | - (global RNG) | - (global RNG) | - (NumPy's global RNG) |
+/// | all three statistics | `nt_type` (`"smoothgrad"`) | one class each: `SmoothGrad`, `SquareGrad`, `VarGrad` | `magnitude` (`True`: SmoothGrad-squared) |
+///
+/// So PAIR's default output is SmoothGrad-squared over 25 samples ([`Explanation::mean_of_squares`]
+/// here), not SmoothGrad.
 #[derive(Clone, Debug)]
 pub struct SmoothGrad<M = Gradient> {
     /// The base method averaged over noisy inputs.

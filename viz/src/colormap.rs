@@ -5,9 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::colormap_data::{BWR, GRAY, INFERNO, JET, VIRIDIS};
-use crate::error::{Result, VizError};
+use crate::error::{check_len, Result, VizError};
 use crate::image::Image;
-use crate::map::check_len;
 
 /// A colormap: 256 RGB colours, looked up the way matplotlib does for `N = 256`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

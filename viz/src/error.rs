@@ -129,6 +129,20 @@ pub(crate) fn decode_error(format: &'static str, message: impl Into<String>) -> 
     }
 }
 
+/// Returns an error unless the product of `shape` equals `len`.
+pub(crate) fn check_len(shape: &[usize], len: usize) -> Result<()> {
+    let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    if expected == Some(len) {
+        Ok(())
+    } else {
+        Err(VizError::ShapeMismatch {
+            shape: shape.to_vec(),
+            expected,
+            found: len,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,7 @@
 //! Bytes appear only at the file boundary: [`Image::to_interleaved_u8`] and
 //! [`Image::from_interleaved_u8`].
 
-use crate::error::{Result, VizError};
-use crate::map::check_len;
+use crate::error::{check_len, Result, VizError};
 
 /// A grayscale (1 channel) or RGB (3 channels) image stored as CHW `f32`, nominally in `[0, 1]`.
 ///

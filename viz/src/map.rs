@@ -2,7 +2,7 @@
 //! output, [`Heatmaps`] (one 2-D map per image, as a plain `Vec<f32>` of shape `[N, H, W]`).
 
 use crate::colormap::{colorize, Colormap};
-use crate::error::{Result, VizError};
+use crate::error::{check_len, Result, VizError};
 use crate::image::Image;
 
 /// A borrowed batch of attribution maps: `data` in row-major (C-order) layout with shape
@@ -67,20 +67,6 @@ impl<'a> MapView<'a> {
         let [_, c, h, w] = self.shape;
         let size = c * h * w;
         self.data.get(n * size..(n + 1) * size)
-    }
-}
-
-/// Returns an error unless the product of `shape` equals `len`.
-pub(crate) fn check_len(shape: &[usize], len: usize) -> Result<()> {
-    let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    if expected == Some(len) {
-        Ok(())
-    } else {
-        Err(VizError::ShapeMismatch {
-            shape: shape.to_vec(),
-            expected,
-            found: len,
-        })
     }
 }
 

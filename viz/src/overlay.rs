@@ -1,9 +1,8 @@
 //! Combining a heat map with the input image: an alpha-blended overlay, and the masked image
 //! (the input scaled by the map, so only the pixels the model relied on stay visible).
 
-use crate::error::{Result, VizError};
+use crate::error::{check_len, Result, VizError};
 use crate::image::Image;
-use crate::map::check_len;
 
 /// Blends a coloured heat map over an image: `out = (1 - alpha) * image + alpha * heat`, per
 /// channel.

@@ -17,10 +17,11 @@ const DOMAIN: u64 = 2;
 /// with each perturbation `d_j` uniform in the L-infinity ball of radius `r` (every element drawn
 /// independently from `U(-r, r)`). Yeh et al. define the unnormalized supremum
 /// `max_{||d|| <= r} ||E(x + d) - E(x)||`; we divide by `||E(x)||_2`, as Quantus's
-/// `MaxSensitivity` does by default (`normalise=True` with the Frobenius norm), so that methods
-/// whose maps differ in scale (a gradient and its square, say) can be compared. Lower is better:
-/// 0 means the explanation is locally constant. (Quantus's default radius is 0.2 for inputs in
-/// `[0, 1]`.)
+/// `MaxSensitivity` does by default (its `norm_numerator` and `norm_denominator` are both the
+/// Frobenius norm), so that methods whose maps differ in scale (a gradient and its square, say)
+/// can be compared. Lower is better: 0 means the explanation is locally constant. (Quantus's
+/// default radius, `lower_bound`, is 0.2 for inputs in `[0, 1]`, with uniform noise in
+/// `[-0.2, 0.2]`.)
 ///
 /// `explain` receives tensors of `input`'s shape (`[C, H, W]`, `[1, C, H, W]`, anything) and must
 /// return explanations of one fixed shape. Perturbation `j` draws from its own ChaCha8 stream keyed

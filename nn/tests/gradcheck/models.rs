@@ -1,10 +1,8 @@
 //! Whole models at realistic sizes (32x32 RGB input, pooling, global average pooling) against
 //! finite differences in f64: the input gradient SmoothGrad averages must be exact where the
-//! kernels take their fast paths, not only on the small shapes of the per-op property tests.
+//! kernels take their fast paths, not only on the small shapes of the per-layer properties.
 
-use autograd::check::{check_gradients, CheckOptions};
-use autograd::Tensor;
-use nn::{Context, Module, Sequential};
+use super::*;
 
 fn check_model(spec: &str, input: &[usize], seed: u64) {
     let model: Sequential<f64> = Sequential::from_spec_seeded(spec, seed).unwrap();
