@@ -10,8 +10,8 @@ fn data(len: usize, seed: u64, levels: u32) -> Vec<f64> {
             s ^= s >> 12;
             s ^= s << 25;
             s ^= s >> 27;
-            let v = (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 52) as f64
-                - 1.0;
+            let v =
+                (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 52) as f64 - 1.0;
             if levels == 0 {
                 v
             } else {
@@ -170,8 +170,7 @@ fn max_pool_hand_case() {
 fn max_pool_ties_keep_first_and_padding_is_never_chosen() {
     // 3x3 window, stride 1, padding 1 on an all-equal (negative) plane: every window's argmax
     // is its first in-image element, never the padding.
-    let g =
-        Pool2dGeometry::new(&[1, 1, 3, 3], Pool2dOptions::new(3).stride(1).padding(1)).unwrap();
+    let g = Pool2dGeometry::new(&[1, 1, 3, 3], Pool2dOptions::new(3).stride(1).padding(1)).unwrap();
     let (y, argmax) = max_pool2d_forward(&g, &[-5.0f64; 9]);
     assert_eq!(y, vec![-5.0; 9]);
     assert_eq!(argmax, vec![0, 0, 1, 0, 0, 1, 3, 3, 4]);
@@ -224,8 +223,7 @@ fn max_pool_propagates_nan() {
 fn avg_pool_counts_padding_in_divisor() {
     // 2x2 plane [[1, 2], [3, 4]], 3x3 window, stride 1, padding 1: every window holds all four
     // values plus padding, so each output is 10 / 9 (count_include_pad = true).
-    let g =
-        Pool2dGeometry::new(&[1, 1, 2, 2], Pool2dOptions::new(3).stride(1).padding(1)).unwrap();
+    let g = Pool2dGeometry::new(&[1, 1, 2, 2], Pool2dOptions::new(3).stride(1).padding(1)).unwrap();
     assert_eq!(
         avg_pool2d_forward(&g, &[1.0f64, 2.0, 3.0, 4.0]),
         vec![10.0 / 9.0; 4]
@@ -306,9 +304,7 @@ fn invalid_geometries_name_input_and_window() {
 }
 
 #[test]
-#[should_panic(
-    expected = "max_pool2d_backward: dy has 3 elements but shape [1, 1, 2, 2] needs 4"
-)]
+#[should_panic(expected = "max_pool2d_backward: dy has 3 elements but shape [1, 1, 2, 2] needs 4")]
 fn backward_rejects_wrong_dy() {
     let g = Pool2dGeometry::new(&[1, 1, 4, 4], Pool2dOptions::new(2)).unwrap();
     max_pool2d_backward(&g, &[0; 4], &[0.0f32; 3]);
