@@ -11,24 +11,24 @@ impl<T: Scalar> Tape<T> {
     /// use; variables are drawn bold, constants grey, and nodes that receive a gradient in blue.
     /// Render with `dot -Tpng graph.dot -o graph.png`.
     pub fn to_dot(&self) -> String {
-        let nodes = self.nodes.borrow();
+        let nodes = self.nodes();
         let mut s = String::from(
             "digraph tape {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
         );
-        for (i, node) in nodes.iter().enumerate() {
-            let style = match (&node.op, node.requires_grad) {
+        for (i, (op, value)) in nodes.ops.iter().zip(&nodes.values).enumerate() {
+            let style = match (op, nodes.needs[i]) {
                 (Op::Leaf, true) => ", style=bold",
                 (Op::Leaf, false) => ", color=grey, fontcolor=grey",
                 (_, true) => ", color=blue",
                 (_, false) => "",
             };
-            let label = format!("#{i} {} {:?}", node.op.name(), node.value.shape());
+            let label = format!("#{i} {} {:?}", op.name(), value.shape());
             let _ = writeln!(
                 s,
                 "  n{i} [label=\"{}\"{style}];",
                 label.replace('"', "\\\"")
             );
-            for j in node.op.inputs() {
+            for j in op.inputs() {
                 let _ = writeln!(s, "  n{j} -> n{i};");
             }
         }

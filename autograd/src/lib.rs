@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+mod backward;
 pub mod check;
 mod display;
 mod dot;
@@ -36,6 +37,7 @@ mod grads;
 pub mod kernels;
 mod op;
 mod ops;
+mod rule;
 mod scalar;
 pub mod shape;
 #[cfg(feature = "proptest")]
@@ -49,7 +51,8 @@ pub use grads::Grads;
 pub use kernels::conv::Conv2dOptions;
 pub use kernels::pool::Pool2dOptions;
 pub use ops::custom::CustomOp;
+pub use rule::ReluBackward;
 pub use scalar::Scalar;
-pub use tape::{ReluBackward, Tape};
+pub use tape::Tape;
 pub use tensor::Tensor;
 pub use var::Var;

@@ -1,41 +1,36 @@
-//! The [`Tape`]: a Wengert list of every value computed, in the order computed, and
-//! [`Tape::backward`], one reverse loop over it.
+//! The [`Tape`]: a Wengert list of every value computed, in the order computed.
+//!
+//! This module only stores nodes; [`Var`](crate::Var) handles and recording live in `var.rs`,
+//! the reverse loop in `backward.rs`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::grads::Grads;
 use crate::op::Op;
+use crate::rule::ReluBackward;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
-use crate::var::Var;
 
-/// One entry of the tape: a value, how it was computed, and whether a gradient must reach it.
-pub(crate) struct Node<T: Scalar> {
-    pub(crate) value: Tensor<T>,
-    pub(crate) op: Op<T>,
-    pub(crate) requires_grad: bool,
-}
-
-/// How the backward pass treats ReLU (and leaky ReLU).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ReluBackward {
-    /// The true derivative: `dx = dy * [x > 0]`.
-    #[default]
-    Standard,
-    /// Guided backpropagation (Springenberg et al. 2015): only positive gradients pass back through
-    /// a ReLU, `dx = max(dy, 0) * [x > 0]`. Not a derivative; a visualization rule.
-    Guided,
+/// The recorded nodes, one entry per node in each vector (struct of arrays, so a backward rule
+/// sees the values and the gradient flags as plain slices).
+pub(crate) struct Nodes<T: Scalar> {
+    /// `values[i]`: the value of node `i`.
+    pub(crate) values: Vec<Tensor<T>>,
+    /// `needs[i]`: whether a gradient must reach node `i` (it depends on a variable).
+    pub(crate) needs: Vec<bool>,
+    /// `ops[i]`: how node `i` was computed.
+    pub(crate) ops: Vec<Op<T>>,
 }
 
 static NEXT_TAPE_ID: AtomicUsize = AtomicUsize::new(0);
 
 /// A record of a computation, for reverse-mode differentiation.
 ///
-/// Create [`Var`]s with [`Tape::var`] (asks for a gradient) or [`Tape::constant`] (does not), compute
-/// with their methods and operators, then call [`Tape::backward`] on a scalar result. Nodes are
-/// pushed in evaluation order, which is already a topological order, so backward is a single loop
-/// from the output down: no graph search, no sorting, no reference-counted nodes.
+/// Create [`Var`](crate::Var)s with [`Tape::var`] (asks for a gradient) or [`Tape::constant`]
+/// (does not), compute with their methods and operators, then call [`Tape::backward`] on a scalar
+/// result. Nodes are pushed in evaluation order, which is already a topological order, so
+/// backward is a single loop from the output down: no graph search, no sorting, no
+/// reference-counted nodes.
 ///
 /// Only nodes that depend on a variable are differentiated, so weights held as constants cost
 /// nothing in backward. Higher-order gradients are out of scope: gradients are plain tensors, not
@@ -44,7 +39,7 @@ static NEXT_TAPE_ID: AtomicUsize = AtomicUsize::new(0);
 /// A tape is single-threaded (it uses a `RefCell`); run one tape per thread, sharing the weights'
 /// tensors, which are cheap to clone.
 pub struct Tape<T: Scalar = f32> {
-    pub(crate) nodes: RefCell<Vec<Node<T>>>,
+    nodes: RefCell<Nodes<T>>,
     relu_backward: Cell<ReluBackward>,
     id: usize,
 }
@@ -59,30 +54,24 @@ impl<T: Scalar> Tape<T> {
     /// An empty tape.
     pub fn new() -> Self {
         Tape {
-            nodes: RefCell::new(Vec::new()),
+            nodes: RefCell::new(Nodes {
+                values: Vec::new(),
+                needs: Vec::new(),
+                ops: Vec::new(),
+            }),
             relu_backward: Cell::new(ReluBackward::Standard),
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
-    /// A leaf that asks for a gradient (an input to explain, a parameter to train).
-    pub fn var(&self, value: Tensor<T>) -> Var<'_, T> {
-        self.push_node(value, Op::Leaf, true)
-    }
-
-    /// A leaf that never receives a gradient (weights while explaining, data while training).
-    pub fn constant(&self, value: Tensor<T>) -> Var<'_, T> {
-        self.push_node(value, Op::Leaf, false)
-    }
-
     /// The number of nodes recorded.
     pub fn len(&self) -> usize {
-        self.nodes.borrow().len()
+        self.nodes.borrow().values.len()
     }
 
     /// Whether nothing has been recorded yet.
     pub fn is_empty(&self) -> bool {
-        self.nodes.borrow().is_empty()
+        self.len() == 0
     }
 
     /// Chooses the rule that [`Tape::backward`] applies at ReLUs (see [`ReluBackward`]).
@@ -100,89 +89,29 @@ impl<T: Scalar> Tape<T> {
         self.id
     }
 
-    /// Records an op's result; it needs a gradient if any of its inputs does.
-    pub(crate) fn push(&self, value: Tensor<T>, op: Op<T>) -> Var<'_, T> {
-        let requires_grad = {
-            let nodes = self.nodes.borrow();
-            op.inputs().iter().any(|&i| nodes[i].requires_grad)
-        };
-        self.push_node(value, op, requires_grad)
+    /// The recorded nodes, borrowed.
+    pub(crate) fn nodes(&self) -> Ref<'_, Nodes<T>> {
+        self.nodes.borrow()
     }
 
-    fn push_node(&self, value: Tensor<T>, op: Op<T>, requires_grad: bool) -> Var<'_, T> {
+    /// Appends a node and returns its index; with `needs == None` it needs a gradient if any of
+    /// its inputs does.
+    pub(crate) fn push(&self, value: Tensor<T>, op: Op<T>, needs: Option<bool>) -> usize {
         let mut nodes = self.nodes.borrow_mut();
-        nodes.push(Node {
-            value,
-            op,
-            requires_grad,
-        });
-        Var::new(nodes.len() - 1, self)
+        let needs = needs.unwrap_or_else(|| op.inputs().iter().any(|&i| nodes.needs[i]));
+        nodes.values.push(value);
+        nodes.needs.push(needs);
+        nodes.ops.push(op);
+        nodes.values.len() - 1
     }
 
     /// The value of node `id` (a cheap clone).
     pub(crate) fn value(&self, id: usize) -> Tensor<T> {
-        self.nodes.borrow()[id].value.clone()
+        self.nodes.borrow().values[id].clone()
     }
 
     /// Whether node `id` receives a gradient.
     pub(crate) fn requires_grad(&self, id: usize) -> bool {
-        self.nodes.borrow()[id].requires_grad
-    }
-
-    /// Gradients of a one-element `output` with respect to every variable it depends on.
-    ///
-    /// # Panics
-    /// If `output` has more than one element (use [`Tape::backward_with`]) or is from another tape.
-    pub fn backward(&self, output: Var<'_, T>) -> Grads<T> {
-        let shape = output.shape();
-        assert!(
-            shape.iter().product::<usize>() == 1,
-            "backward: output of shape {shape:?} is not a scalar; call backward_with and a seed \
-             gradient of that shape"
-        );
-        self.backward_with(output, Tensor::ones(&shape))
-    }
-
-    /// Vector-Jacobian product: the gradients of `sum(output * seed)`, for an output of any shape.
-    ///
-    /// Runs every backward rule once, from `output` down to the first node. A node's gradient is
-    /// dropped as soon as its rule has run; only the leaves' gradients are kept.
-    ///
-    /// # Panics
-    /// If `seed`'s shape is not `output`'s, or `output` is from another tape.
-    pub fn backward_with(&self, output: Var<'_, T>, seed: Tensor<T>) -> Grads<T> {
-        assert_eq!(
-            output.tape_id(),
-            self.id,
-            "backward: the output belongs to another tape"
-        );
-        let nodes = self.nodes.borrow();
-        let root = output.id();
-        assert_eq!(
-            seed.shape(),
-            nodes[root].value.shape(),
-            "backward_with: seed shape {:?} differs from output shape {:?}",
-            seed.shape(),
-            nodes[root].value.shape()
-        );
-        let mut grads: Vec<Option<Tensor<T>>> = vec![None; root + 1];
-        if nodes[root].requires_grad {
-            grads[root] = Some(seed);
-        }
-        let mut ctx = crate::op::Backward {
-            nodes: &nodes,
-            grads: &mut grads,
-            relu: self.relu_backward.get(),
-        };
-        for id in (0..=root).rev() {
-            let node = &nodes[id];
-            if matches!(node.op, Op::Leaf) {
-                continue;
-            }
-            if let Some(dy) = ctx.grads[id].take() {
-                node.op.backward(&mut ctx, &node.value, dy);
-            }
-        }
-        Grads::new(self.id, grads)
+        self.nodes.borrow().needs[id]
     }
 }

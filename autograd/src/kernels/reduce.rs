@@ -7,7 +7,7 @@ use crate::scalar::Scalar;
 /// Lanes of independent accumulators: eight f32 fill one AVX register.
 const LANES: usize = 8;
 
-/// `sum(xs)`, accumulated in [`LANES`] interleaved partial sums that are added at the end.
+/// `sum(xs)`, accumulated in `LANES` interleaved partial sums that are added at the end.
 pub fn sum<T: Scalar>(xs: &[T]) -> T {
     let mut acc = [T::zero(); LANES];
     let chunks = xs.chunks_exact(LANES);

@@ -7,38 +7,15 @@
 //! it needs for `dW` instead of keeping them, and skips them entirely when only `dx` is wanted
 //! (explaining a model).
 
-use crate::kernels::conv::{
-    conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight, conv2d_forward,
-    Conv2dGeometry, Conv2dOptions,
-};
-use crate::op::{Backward, Op};
+pub(crate) mod rule;
+#[cfg(test)]
+mod tests;
+
+use crate::kernels::conv::{conv2d_forward, Conv2dGeometry, Conv2dOptions};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::var::Var;
-
-pub(crate) fn conv2d_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    x: usize,
-    w: usize,
-    b: Option<usize>,
-    geom: &Conv2dGeometry,
-    dy: &Tensor<T>,
-) {
-    if ctx.needs(x) {
-        let dx = conv2d_backward_input(geom, ctx.value(w).data(), dy.data());
-        let shape = ctx.value(x).shape().to_vec();
-        ctx.accumulate(x, Tensor::from_parts("conv2d backward", dx, shape));
-    }
-    if ctx.needs(w) {
-        let dw = conv2d_backward_weight(geom, ctx.value(x).data(), dy.data());
-        let shape = ctx.value(w).shape().to_vec();
-        ctx.accumulate(w, Tensor::from_parts("conv2d backward", dw, shape));
-    }
-    if let Some(b) = b.filter(|&b| ctx.needs(b)) {
-        let db = conv2d_backward_bias(geom, dy.data());
-        ctx.accumulate(b, Tensor::from_parts("conv2d backward", db, vec![geom.o]));
-    }
-}
+use rule::Conv2dOp;
 
 impl<'t, T: Scalar> Var<'t, T> {
     /// 2-D convolution of this `[N, C, H, W]` input with `weight` `[O, C / groups, kH, kW]` and an
@@ -71,12 +48,12 @@ impl<'t, T: Scalar> Var<'t, T> {
         });
         let y = conv2d_forward(&geom, x.data(), w.data(), b.as_ref().map(Tensor::data));
         let value = Tensor::from_parts("conv2d", y, geom.output_shape().to_vec());
-        let op = Op::Conv2d {
+        let op = Conv2dOp {
             x: self.id(),
             w: weight.id(),
             b: bias.map(|b| b.id()),
             geom,
         };
-        self.tape().push(value, op)
+        self.record(value, op)
     }
 }

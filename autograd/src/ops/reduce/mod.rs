@@ -1,15 +1,20 @@
 //! Reductions: sum, mean, max and min over all axes or chosen ones, with `keepdim`.
 //!
 //! Sum: `y = sum_axes x`, backward `dx = broadcast(dy)`. Max: `y = max_axes x`, backward routes
-//! `dy` to the position of the maximum (the first one on ties, as `torch.max(dim)`).
+//! `dy` to the position of the maximum (the first one on ties, as `torch.max(dim)`). The rules
+//! are in `rule.rs`.
+
+pub(crate) mod rule;
+#[cfg(test)]
+mod tests;
 
 use crate::kernels::broadcast::accumulate_strided;
 use crate::kernels::strided::for_each_run;
-use crate::op::{Backward, Op};
 use crate::scalar::Scalar;
 use crate::shape;
 use crate::tensor::Tensor;
 use crate::var::Var;
+use rule::ReduceOp;
 
 /// The input shape with the reduced axes set to 1, checking that `axes` are distinct and in range.
 fn kept_shape(op: &str, shape: &[usize], axes: &[usize]) -> Vec<usize> {
@@ -54,42 +59,6 @@ fn reduced_strides(shape: &[usize], kept: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// `dx = dy` broadcast back over the summed axes.
-pub(crate) fn sum_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    x: usize,
-    kept: &[usize],
-    dy: &Tensor<T>,
-) {
-    if ctx.needs(x) {
-        let g = dy
-            .reshape(kept)
-            .expect("sum backward: kept shape has the output's size");
-        let dx = g.broadcast_to(ctx.value(x).shape());
-        ctx.accumulate(x, dx);
-    }
-}
-
-/// `dx[argmax[i]] += dy[i]`.
-pub(crate) fn max_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    x: usize,
-    argmax: &[usize],
-    dy: &Tensor<T>,
-) {
-    if ctx.needs(x) {
-        let xv = ctx.value(x);
-        let mut dx = vec![T::zero(); xv.numel()];
-        for (&i, &g) in argmax.iter().zip(dy.data()) {
-            dx[i] = dx[i] + g;
-        }
-        ctx.accumulate(
-            x,
-            Tensor::from_parts("max backward", dx, xv.shape().to_vec()),
-        );
-    }
-}
-
 impl<'t, T: Scalar> Var<'t, T> {
     /// The sum of all elements, as a scalar (shape `[]`).
     pub fn sum(self) -> Var<'t, T> {
@@ -114,7 +83,7 @@ impl<'t, T: Scalar> Var<'t, T> {
             &reduced_strides(x.shape(), &kept),
         );
         let value = Tensor::from_parts("sum", out, out_shape(x.shape(), axes, keepdim, &kept));
-        self.tape().push(value, Op::Sum { x: self.id(), kept })
+        self.record(value, ReduceOp::Sum { x: self.id(), kept })
     }
 
     /// The mean of all elements, as a scalar.
@@ -176,9 +145,9 @@ impl<'t, T: Scalar> Var<'t, T> {
             },
         );
         let value = Tensor::from_parts("max", best, out_shape(x.shape(), axes, keepdim, &kept));
-        self.tape().push(
+        self.record(
             value,
-            Op::Max {
+            ReduceOp::Max {
                 x: self.id(),
                 argmax,
             },

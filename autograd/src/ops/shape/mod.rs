@@ -1,92 +1,15 @@
 //! Ops that move elements without arithmetic: reshape, permute/transpose, broadcast, narrow,
-//! concat and stack. Each backward moves the gradient back the same way.
+//! concat and stack. Each backward (in `rule.rs`) moves the gradient back the same way.
 
-use crate::kernels::broadcast::sum_to_shape;
-use crate::op::{Backward, Op};
+pub(crate) mod rule;
+#[cfg(test)]
+mod tests;
+
 use crate::scalar::Scalar;
 use crate::shape::{self, split_at_axis};
 use crate::tensor::{check_permutation, Tensor};
 use crate::var::Var;
-
-/// `dx = reshape(dy)`: no data moves.
-pub(crate) fn reshape_backward<T: Scalar>(ctx: &mut Backward<'_, T>, x: usize, dy: Tensor<T>) {
-    if ctx.needs(x) {
-        let g = dy
-            .reshape(ctx.value(x).shape())
-            .expect("reshape backward: sizes agree");
-        ctx.accumulate(x, g);
-    }
-}
-
-/// `dx = permute(dy, perm^-1)`.
-pub(crate) fn permute_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    x: usize,
-    perm: &[usize],
-    dy: &Tensor<T>,
-) {
-    if ctx.needs(x) {
-        let mut inverse = vec![0; perm.len()];
-        for (i, &p) in perm.iter().enumerate() {
-            inverse[p] = i;
-        }
-        ctx.accumulate(x, dy.permute(&inverse));
-    }
-}
-
-/// `dx = sum of dy over the broadcast axes`.
-pub(crate) fn broadcast_backward<T: Scalar>(ctx: &mut Backward<'_, T>, x: usize, dy: &Tensor<T>) {
-    if ctx.needs(x) {
-        let g = sum_to_shape(dy, ctx.value(x).shape());
-        ctx.accumulate(x, g);
-    }
-}
-
-/// `dx` is `dy` placed at `start..start + len` of `axis`, zeros elsewhere.
-pub(crate) fn narrow_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    x: usize,
-    axis: usize,
-    start: usize,
-    dy: &Tensor<T>,
-) {
-    if ctx.needs(x) {
-        let xs = ctx.value(x).shape().to_vec();
-        let (outer, size, inner) = split_at_axis(&xs, axis);
-        let len = dy.shape()[axis];
-        let mut dx = vec![T::zero(); shape::numel(&xs)];
-        for o in 0..outer {
-            let src = &dy.data()[o * len * inner..(o + 1) * len * inner];
-            let at = (o * size + start) * inner;
-            dx[at..at + len * inner].copy_from_slice(src);
-        }
-        ctx.accumulate(x, Tensor::from_parts("narrow backward", dx, xs));
-    }
-}
-
-/// Each input's gradient is its slice of `dy` along `axis`.
-pub(crate) fn concat_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    xs: &[usize],
-    axis: usize,
-    dy: &Tensor<T>,
-) {
-    let (outer, total, inner) = split_at_axis(dy.shape(), axis);
-    let mut start = 0;
-    for &x in xs {
-        let shape = ctx.value(x).shape().to_vec();
-        let len = shape[axis];
-        if ctx.needs(x) {
-            let mut dx = Vec::with_capacity(shape::numel(&shape));
-            for o in 0..outer {
-                let at = (o * total + start) * inner;
-                dx.extend_from_slice(&dy.data()[at..at + len * inner]);
-            }
-            ctx.accumulate(x, Tensor::from_parts("concat backward", dx, shape));
-        }
-        start += len;
-    }
-}
+use rule::ShapeOp;
 
 impl<'t, T: Scalar> Var<'t, T> {
     /// The same elements with a new shape of equal size (no copy). One entry may be `usize::MAX`
@@ -104,7 +27,7 @@ impl<'t, T: Scalar> Var<'t, T> {
         let value = x
             .reshape(&target)
             .unwrap_or_else(|e| panic!("reshape: {e}"));
-        self.tape().push(value, Op::Reshape { x: self.id() })
+        self.record(value, ShapeOp::Reshape { x: self.id() })
     }
 
     /// Flattens axes `start..` into one (PyTorch's `flatten(start_dim)`): `[N, C, H, W]` with
@@ -159,9 +82,9 @@ impl<'t, T: Scalar> Var<'t, T> {
     pub fn permute(self, perm: &[usize]) -> Var<'t, T> {
         let x = self.value();
         check_permutation("permute", perm, x.shape());
-        self.tape().push(
+        self.record(
             x.permute(perm),
-            Op::Permute {
+            ShapeOp::Permute {
                 x: self.id(),
                 perm: perm.to_vec(),
             },
@@ -211,8 +134,7 @@ impl<'t, T: Scalar> Var<'t, T> {
             "broadcast_to: shape {:?} does not broadcast to {shape:?}",
             x.shape()
         );
-        self.tape()
-            .push(x.broadcast_to(shape), Op::BroadcastTo { x: self.id() })
+        self.record(x.broadcast_to(shape), ShapeOp::BroadcastTo { x: self.id() })
     }
 
     /// The slice `start..start + len` along `axis` (PyTorch's `narrow`).
@@ -236,9 +158,9 @@ impl<'t, T: Scalar> Var<'t, T> {
         let mut shape = xs.to_vec();
         shape[axis] = len;
         let value = Tensor::from_parts("narrow", out, shape);
-        self.tape().push(
+        self.record(
             value,
-            Op::Narrow {
+            ShapeOp::Narrow {
                 x: self.id(),
                 axis,
                 start,
@@ -285,7 +207,7 @@ impl<'t, T: Scalar> Var<'t, T> {
         }
         let value = Tensor::from_parts("concat", out, shape);
         let xs = vars.iter().map(Var::id).collect();
-        first.tape().push(value, Op::Concat { xs, axis })
+        first.record(value, ShapeOp::Concat { xs, axis })
     }
 
     /// Stacks `vars` of one shape along a new axis `axis` (unsqueeze each, then concat).

@@ -1,63 +1,16 @@
 //! Indexing: `index_select` (whole slices by index) and `gather` (one element per position, e.g.
-//! the target class of each row). Backward scatters `dy` back, adding where an index repeats.
+//! the target class of each row). Backward (in `rule.rs`) scatters `dy` back, adding where an
+//! index repeats.
 
-use crate::op::{Backward, Op};
+pub(crate) mod rule;
+#[cfg(test)]
+mod tests;
+
 use crate::scalar::Scalar;
 use crate::shape::{self, split_at_axis};
 use crate::tensor::Tensor;
 use crate::var::Var;
-
-/// `dx[.., indices[j], ..] += dy[.., j, ..]`.
-pub(crate) fn index_select_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    x: usize,
-    axis: usize,
-    indices: &[usize],
-    dy: &Tensor<T>,
-) {
-    if !ctx.needs(x) {
-        return;
-    }
-    let xs = ctx.value(x).shape().to_vec();
-    let (outer, size, inner) = split_at_axis(&xs, axis);
-    let mut dx = vec![T::zero(); shape::numel(&xs)];
-    let g = dy.data();
-    for o in 0..outer {
-        for (j, &i) in indices.iter().enumerate() {
-            let src = &g[(o * indices.len() + j) * inner..][..inner];
-            let dst = &mut dx[(o * size + i) * inner..][..inner];
-            crate::kernels::reduce::add_assign(dst, src);
-        }
-    }
-    ctx.accumulate(x, Tensor::from_parts("index_select backward", dx, xs));
-}
-
-/// `dx[o, index[o, j, i], i] += dy[o, j, i]`.
-pub(crate) fn gather_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    x: usize,
-    axis: usize,
-    index: &[usize],
-    dy: &Tensor<T>,
-) {
-    if !ctx.needs(x) {
-        return;
-    }
-    let xs = ctx.value(x).shape().to_vec();
-    let (outer, size, inner) = split_at_axis(&xs, axis);
-    let m = dy.shape()[axis];
-    let mut dx = vec![T::zero(); shape::numel(&xs)];
-    for o in 0..outer {
-        for j in 0..m {
-            for i in 0..inner {
-                let at = (o * m + j) * inner + i;
-                let src = (o * size + index[at]) * inner + i;
-                dx[src] = dx[src] + dy.data()[at];
-            }
-        }
-    }
-    ctx.accumulate(x, Tensor::from_parts("gather backward", dx, xs));
-}
+use rule::IndexOp;
 
 impl<'t, T: Scalar> Var<'t, T> {
     /// The slices at `indices` along `axis`, in that order (repeats allowed), as
@@ -85,12 +38,12 @@ impl<'t, T: Scalar> Var<'t, T> {
         let mut shape = xs.to_vec();
         shape[axis] = indices.len();
         let value = Tensor::from_parts("index_select", out, shape);
-        let op = Op::IndexSelect {
+        let op = IndexOp::Select {
             x: self.id(),
             axis,
             indices: indices.to_vec(),
         };
-        self.tape().push(value, op)
+        self.record(value, op)
     }
 
     /// `out[.., j, ..] = x[.., index[.., j, ..], ..]` along `axis` (`torch.gather`), where `index`
@@ -125,12 +78,12 @@ impl<'t, T: Scalar> Var<'t, T> {
             }
         }
         let value = Tensor::from_parts("gather", out, index_shape.to_vec());
-        let op = Op::Gather {
+        let op = IndexOp::Gather {
             x: self.id(),
             axis,
             index: index.to_vec(),
         };
-        self.tape().push(value, op)
+        self.record(value, op)
     }
 
     /// For scores `[B, K]`, the entry `targets[b]` of each row, as a `[B]` vector: the class score

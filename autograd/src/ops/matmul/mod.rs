@@ -1,43 +1,15 @@
 //! Matrix multiplication: `C = A B` over the last two axes, batched (with broadcasting) over the
-//! rest. Backward: `dA = dC B^T`, `dB = A^T dC`, each summed over broadcast batch axes.
+//! rest. Backward (in `rule.rs`): `dA = dC B^T`, `dB = A^T dC`, each summed over broadcast batch axes.
 
-use crate::kernels::matmul::{
-    matmul_backward_a, matmul_backward_b, matmul_forward, MatmulGeometry,
-};
-use crate::op::{Backward, Op};
+pub(crate) mod rule;
+#[cfg(test)]
+mod tests;
+
+use crate::kernels::matmul::{matmul_forward, MatmulGeometry};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::var::Var;
-
-fn geometry<T: Scalar>(
-    ctx: &Backward<'_, T>,
-    a: usize,
-    b: usize,
-    transpose_b: bool,
-) -> MatmulGeometry {
-    MatmulGeometry::new(ctx.value(a).shape(), ctx.value(b).shape(), transpose_b)
-        .expect("matmul backward: shapes were checked in forward")
-}
-
-pub(crate) fn backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    a: usize,
-    b: usize,
-    transpose_b: bool,
-    dy: &Tensor<T>,
-) {
-    let g = geometry(ctx, a, b, transpose_b);
-    if ctx.needs(a) {
-        let da = matmul_backward_a(&g, ctx.value(b).data(), dy.data());
-        let shape = ctx.value(a).shape().to_vec();
-        ctx.accumulate(a, Tensor::from_parts("matmul backward", da, shape));
-    }
-    if ctx.needs(b) {
-        let db = matmul_backward_b(&g, ctx.value(a).data(), dy.data());
-        let shape = ctx.value(b).shape().to_vec();
-        ctx.accumulate(b, Tensor::from_parts("matmul backward", db, shape));
-    }
-}
+use rule::MatMulOp;
 
 impl<'t, T: Scalar> Var<'t, T> {
     fn matmul_impl(self, other: Var<'t, T>, transpose_b: bool) -> Var<'t, T> {
@@ -50,14 +22,8 @@ impl<'t, T: Scalar> Var<'t, T> {
             matmul_forward(&g, a.data(), b.data()),
             g.output_shape(),
         );
-        self.tape().push(
-            value,
-            Op::MatMul {
-                a: self.id(),
-                b: other.id(),
-                transpose_b,
-            },
-        )
+        let (a, b) = (self.id(), other.id());
+        self.record(value, MatMulOp { a, b, transpose_b })
     }
 
     /// The matrix product `A B` of `[..., m, k]` and `[..., k, n]`, batch axes broadcast:

@@ -1,5 +1,5 @@
 //! User-defined ops: implement [`CustomOp`] (a forward and a vector-Jacobian product) and record it
-//! with [`Tape::custom`]; the tape calls its backward like any built-in rule, and
+//! with [`Tape::custom`]; the tape calls its backward like any built-in rule (`rule.rs`), and
 //! [`crate::check`] can verify it against finite differences.
 //!
 //! ```
@@ -32,59 +32,18 @@
 //! assert_eq!(grads.wrt(x).data(), &[3.0, 12.0]);
 //! ```
 
+pub(crate) mod rule;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
-use crate::op::{Backward, Op};
 use crate::scalar::Scalar;
 use crate::tape::Tape;
 use crate::tensor::Tensor;
 use crate::var::Var;
-
-/// An operation defined outside this crate.
-pub trait CustomOp<T: Scalar>: Send + Sync {
-    /// A short name, shown in [`Tape::to_dot`] and in messages.
-    fn name(&self) -> &str;
-
-    /// The output for the given input values.
-    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T>;
-
-    /// The vector-Jacobian product: given the gradient of the output, the gradient of each input
-    /// (`dx_k = J_k^T dy`), in input order; `None` for an input with no gradient. Each gradient
-    /// must have its input's shape.
-    fn backward(
-        &self,
-        inputs: &[&Tensor<T>],
-        output: &Tensor<T>,
-        grad_output: &Tensor<T>,
-    ) -> Vec<Option<Tensor<T>>>;
-}
-
-pub(crate) fn backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    inputs: &[usize],
-    op: &dyn CustomOp<T>,
-    y: &Tensor<T>,
-    dy: &Tensor<T>,
-) {
-    if !inputs.iter().any(|&i| ctx.needs(i)) {
-        return;
-    }
-    let values: Vec<&Tensor<T>> = inputs.iter().map(|&i| ctx.value(i)).collect();
-    let grads = op.backward(&values, y, dy);
-    assert_eq!(
-        grads.len(),
-        inputs.len(),
-        "custom op {}: backward returned {} gradients for {} inputs",
-        op.name(),
-        grads.len(),
-        inputs.len()
-    );
-    for (&i, g) in inputs.iter().zip(grads) {
-        if let Some(g) = g {
-            ctx.accumulate(i, g);
-        }
-    }
-}
+pub use rule::CustomOp;
+use rule::CustomRule;
 
 impl<T: Scalar> Tape<T> {
     /// Records a user-defined op applied to `inputs`.
@@ -104,10 +63,10 @@ impl<T: Scalar> Tape<T> {
         let values: Vec<Tensor<T>> = inputs.iter().map(Var::value).collect();
         let refs: Vec<&Tensor<T>> = values.iter().collect();
         let value = op.forward(&refs);
-        let op = Op::Custom {
+        let rule = CustomRule {
             inputs: inputs.iter().map(Var::id).collect(),
             op: Arc::new(op),
         };
-        self.push(value, op)
+        self.record(value, rule)
     }
 }

@@ -5,41 +5,15 @@
 //! maximum on ties). Average: `y = (1 / (kH kW)) sum over the window` (padding counts as zeros),
 //! backward spreads `dy / (kH kW)` over the window.
 
-use crate::kernels::pool::{
-    avg_pool2d_backward as avg_kernel_backward, avg_pool2d_forward,
-    max_pool2d_backward as max_kernel_backward, max_pool2d_forward, Pool2dGeometry, Pool2dOptions,
-};
-use crate::op::{Backward, Op};
+pub(crate) mod rule;
+#[cfg(test)]
+mod tests;
+
+use crate::kernels::pool::{avg_pool2d_forward, max_pool2d_forward, Pool2dGeometry, Pool2dOptions};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::var::Var;
-
-pub(crate) fn max_pool2d_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    x: usize,
-    geom: &Pool2dGeometry,
-    argmax: &[u32],
-    dy: &Tensor<T>,
-) {
-    if ctx.needs(x) {
-        let dx = max_kernel_backward(geom, argmax, dy.data());
-        let shape = ctx.value(x).shape().to_vec();
-        ctx.accumulate(x, Tensor::from_parts("max_pool2d backward", dx, shape));
-    }
-}
-
-pub(crate) fn avg_pool2d_backward<T: Scalar>(
-    ctx: &mut Backward<'_, T>,
-    x: usize,
-    geom: &Pool2dGeometry,
-    dy: &Tensor<T>,
-) {
-    if ctx.needs(x) {
-        let dx = avg_kernel_backward(geom, dy.data());
-        let shape = ctx.value(x).shape().to_vec();
-        ctx.accumulate(x, Tensor::from_parts("avg_pool2d backward", dx, shape));
-    }
-}
+use rule::PoolOp;
 
 impl<'t, T: Scalar> Var<'t, T> {
     /// Max pooling of a `[N, C, H, W]` input; output size `(H + 2 pad - k) / stride + 1`.
@@ -51,9 +25,9 @@ impl<'t, T: Scalar> Var<'t, T> {
         let geom = Pool2dGeometry::new(x.shape(), opts).unwrap_or_else(|e| panic!("{e}"));
         let (y, argmax) = max_pool2d_forward(&geom, x.data());
         let value = Tensor::from_parts("max_pool2d", y, geom.output_shape().to_vec());
-        self.tape().push(
+        self.record(
             value,
-            Op::MaxPool2d {
+            PoolOp::Max {
                 x: self.id(),
                 geom,
                 argmax,
@@ -70,7 +44,6 @@ impl<'t, T: Scalar> Var<'t, T> {
         let geom = Pool2dGeometry::new(x.shape(), opts).unwrap_or_else(|e| panic!("{e}"));
         let y = avg_pool2d_forward(&geom, x.data());
         let value = Tensor::from_parts("avg_pool2d", y, geom.output_shape().to_vec());
-        self.tape()
-            .push(value, Op::AvgPool2d { x: self.id(), geom })
+        self.record(value, PoolOp::Avg { x: self.id(), geom })
     }
 }

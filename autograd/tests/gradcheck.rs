@@ -2,7 +2,12 @@
 //!
 //! Inputs are kept off the points where an op has no derivative (ReLU and abs at 0, ties in max,
 //! clamp bounds), where finite differences straddle two slopes. Failing cases are saved under
-//! `tests/autograd_gradcheck.proptest-regressions` and replayed first on every run.
+//! `autograd/tests/gradcheck.proptest-regressions` and replayed first on every run.
+//!
+//! Needs the crate's `proptest` feature (for `autograd::strategies`); `cargo test --workspace`
+//! turns it on, and so does `cargo test -p smoothgrad-autograd --features proptest`.
+
+#![cfg(feature = "proptest")]
 
 use autograd::check::{check_gradients, CheckOptions};
 use autograd::strategies::{
