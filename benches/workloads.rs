@@ -5,15 +5,9 @@
 //!
 //! `cargo bench --bench workloads` (all) or `cargo bench --bench workloads -- vgg64`.
 
-#[path = "../src/allocator.rs"]
-mod allocator;
-// Shared with the `bench` command, which also uses the items this benchmark does not.
-#[allow(dead_code)]
-#[path = "../src/workloads.rs"]
-mod workloads;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use smoothgrad::{predicted, Gradient, Noise, NoiseLevel, Operator, SmoothGrad, Targets};
+use smoothgrad_cli::{allocator, workloads};
 
 fn bench_workloads(c: &mut Criterion) {
     allocator::tune();

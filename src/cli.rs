@@ -43,9 +43,9 @@ pub struct DemoArgs {
     pub quick: bool,
 }
 
-/// Attribution methods.
+/// The base attribution methods: what `--base` names, and each is a `--method` of its own.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MethodName {
+pub enum BaseMethod {
     /// The plain gradient (saliency).
     Gradient,
     /// Gradient times input.
@@ -54,6 +54,11 @@ pub enum MethodName {
     IntegratedGradients,
     /// Guided backpropagation.
     GuidedBackprop,
+}
+
+/// The SmoothGrad family: statistics of `--base` over noisy copies of the input.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statistic {
     /// SmoothGrad: the mean over noisy samples.
     Smoothgrad,
     /// SmoothGrad-squared: the mean of squares.
@@ -62,17 +67,40 @@ pub enum MethodName {
     Vargrad,
 }
 
-/// The base methods SmoothGrad can smooth.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BaseName {
-    /// The plain gradient.
-    Gradient,
-    /// Gradient times input.
-    GradientXInput,
-    /// Integrated gradients.
-    IntegratedGradients,
-    /// Guided backpropagation.
-    GuidedBackprop,
+/// What `--method` names: a base method alone, or a SmoothGrad statistic over `--base`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodName {
+    /// A base method, explained once.
+    Base(BaseMethod),
+    /// A statistic of the base method over `--samples` noisy copies.
+    Smooth(Statistic),
+}
+
+impl MethodName {
+    /// Every value, in the order `--help` lists them: the base methods, then the family.
+    const ALL: [MethodName; 7] = [
+        MethodName::Base(BaseMethod::Gradient),
+        MethodName::Base(BaseMethod::GradientXInput),
+        MethodName::Base(BaseMethod::IntegratedGradients),
+        MethodName::Base(BaseMethod::GuidedBackprop),
+        MethodName::Smooth(Statistic::Smoothgrad),
+        MethodName::Smooth(Statistic::SmoothgradSq),
+        MethodName::Smooth(Statistic::Vargrad),
+    ];
+}
+
+/// The spellings (and help) of the two enums, so `--method` takes either.
+impl ValueEnum for MethodName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        match self {
+            MethodName::Base(b) => b.to_possible_value(),
+            MethodName::Smooth(s) => s.to_possible_value(),
+        }
+    }
 }
 
 /// How `--noise` is read.
@@ -110,16 +138,16 @@ pub struct ExplainArgs {
     /// must match it, name for name and shape for shape.
     #[arg(long)]
     pub arch: Option<String>,
-    /// Inputs: one .safetensors file (tensor "input" f32 [N,C,H,W], optional "target" i64 [N]
+    /// Inputs: one .safetensors file (tensor "input" f32 `[N,C,H,W]`, optional "target" i64 `[N]`
     /// that overrides --target), or one or more PNG/PPM/PGM images of one size, batched in the
-    /// order given (values in [0, 1], see --normalize).
+    /// order given (values in `[0, 1]`, see --normalize).
     #[arg(long, required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
     /// Normalization of image inputs, (x - mean) / std as torchvision's Normalize: "mean,std"
     /// for every channel, or "m1,m2,m3,s1,s2,s3" (means, then stds) for RGB. Stds must be > 0.
     #[arg(long)]
     pub normalize: Option<String>,
-    /// Output: .safetensors ("attribution" f32 with the inputs' shape, "target" i64 [N] the
+    /// Output: .safetensors ("attribution" f32 with the inputs' shape, "target" i64 `[N]` the
     /// classes explained, and for smoothgrad/smoothgrad-sq/vargrad "std_error", the Monte-Carlo
     /// standard error of the SmoothGrad mean), or .png (rendered with the options below; several
     /// inputs give OUT-0.png, OUT-1.png, ...).
@@ -127,11 +155,11 @@ pub struct ExplainArgs {
     pub output: PathBuf,
     /// The method. smoothgrad, smoothgrad-sq and vargrad are the mean, the mean of squares and
     /// the variance of --base over --samples noisy copies of each input, from one pass.
-    #[arg(long, value_enum, default_value_t = MethodName::Smoothgrad)]
+    #[arg(long, value_enum, default_value_t = MethodName::Smooth(Statistic::Smoothgrad))]
     pub method: MethodName,
     /// The method SmoothGrad smooths (for smoothgrad, smoothgrad-sq and vargrad).
-    #[arg(long, value_enum, default_value_t = BaseName::Gradient)]
-    pub base: BaseName,
+    #[arg(long, value_enum, default_value_t = BaseMethod::Gradient)]
+    pub base: BaseMethod,
     /// Noisy samples per input (at least 1).
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
@@ -175,17 +203,17 @@ pub struct RenderOptions {
     #[arg(long)]
     pub preset: Option<String>,
     /// Sign handling: abs (default), positive, negative (as a magnitude), signed. Signed maps
-    /// are capped symmetrically and scaled to [-1, 1]; the others min-max to [0, 1].
+    /// are capped symmetrically and scaled to `[-1, 1]`; the others min-max to `[0, 1]`.
     #[arg(long)]
     pub sign: Option<String>,
     /// Channel reduction: sum (default), mean, max, max-abs, l2.
     #[arg(long)]
     pub reduce: Option<String>,
-    /// Percentile in [0, 100] to cap at (default 99; 100 keeps every value): the upper tail of
+    /// Percentile in `[0, 100]` to cap at (default 99; 100 keeps every value): the upper tail of
     /// non-negative maps, the magnitude of signed ones.
     #[arg(long, allow_negative_numbers = true)]
     pub clip_percentile: Option<f64>,
-    /// Colormap: gray, viridis, inferno, jet, bwr (default: gray for maps in [0, 1], bwr for
+    /// Colormap: gray, viridis, inferno, jet, bwr (default: gray for maps in `[0, 1]`, bwr for
     /// signed maps).
     #[arg(long)]
     pub colormap: Option<String>,
@@ -193,7 +221,7 @@ pub struct RenderOptions {
     /// order. Each must have the maps' height and width.
     #[arg(long, num_args = 1..)]
     pub overlay: Vec<PathBuf>,
-    /// Opacity of the heat map over --overlay, in [0, 1].
+    /// Opacity of the heat map over --overlay, in `[0, 1]`.
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     pub alpha: f64,
 }
@@ -201,12 +229,12 @@ pub struct RenderOptions {
 /// Options of `render`.
 #[derive(Args, Debug, Clone)]
 pub struct RenderArgs {
-    /// Attributions: a .safetensors file with "attribution" f32 [N,C,H,W] (or [N,H,W], read as
+    /// Attributions: a .safetensors file with "attribution" f32 `[N,C,H,W]` (or `[N,H,W]`, read as
     /// C = 1), as `explain` writes.
     #[arg(long)]
     pub attribution: PathBuf,
     /// Output: .png (pictures; several maps give OUT-0.png, OUT-1.png, ...) or .safetensors
-    /// ("map" f32 [N,H,W], the pipeline's output before colouring, unscaled).
+    /// ("map" f32 `[N,H,W]`, the pipeline's output before colouring, unscaled).
     #[arg(long)]
     pub output: PathBuf,
     /// Rendering options.

@@ -1,15 +1,16 @@
 //! Loading what `explain` works on: the model, the inputs (a tensor file or images) and the
-//! target classes, each checked with an error that names the file and says what is wrong.
+//! target classes, with the checks only the command line can make (file formats, image sizes,
+//! `--normalize`, `--target`); the library checks the request itself (shapes, values, classes).
 
 use std::path::{Path, PathBuf};
 
 use autograd::Tensor;
 use nn::weights::{self, TensorFile};
-use nn::{NnError, Sequential};
-use smoothgrad::{ExplainError, Model};
+use nn::Sequential;
+use smoothgrad::Targets;
 
-use crate::error::{CliError, Result};
-use crate::rendering::viz_error;
+use crate::error::{viz_error, CliError, Result};
+use crate::files::is_safetensors;
 
 /// The tensor a `.safetensors` input must hold.
 pub const INPUT_TENSOR: &str = "input";
@@ -68,38 +69,14 @@ pub fn load_inputs(paths: &[PathBuf], normalize: Option<&str>) -> Result<Inputs>
     }
 }
 
-/// Whether `path` ends in `.safetensors` (any case).
-pub fn is_safetensors(path: &Path) -> bool {
-    extension(path).as_deref() == Some("safetensors")
-}
-
-/// The lower-case extension of `path`, if any.
-pub fn extension(path: &Path) -> Option<String> {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-}
-
-/// An error about a data file (not a model): the message without nn's "weights: " prefix.
-pub fn data_error(e: NnError) -> CliError {
-    match e {
-        NnError::Weights(m) => CliError::input(m),
-        other => CliError::from(other),
-    }
-}
-
 /// Reads `input` (any float dtype, converted to f32) and the optional `target` of a file.
 fn load_tensor_file(path: &Path) -> Result<Inputs> {
-    let file = weights::read_file(path).map_err(data_error)?;
-    let tensor: Tensor<f32> = file.get(INPUT_TENSOR).map_err(data_error)?;
-    let shape = tensor.shape();
-    if shape.len() < 2 || shape.contains(&0) {
-        return Err(CliError::input(format!(
-            "{}: tensor \"input\": expected shape [N, C, H, W] with no zero dimension, found {shape:?}",
-            file.source()
-        )));
-    }
-    let targets = file_targets(&file, shape[0])?;
+    let file = weights::read_file(path)?;
+    let tensor: Tensor<f32> = file.get(INPUT_TENSOR)?;
+    let targets = match tensor.shape().first() {
+        Some(&n) => file_targets(&file, n)?,
+        None => None,
+    };
     Ok(Inputs {
         tensor,
         targets,
@@ -112,7 +89,7 @@ fn file_targets(file: &TensorFile, n: usize) -> Result<Option<Vec<usize>>> {
     if !file.contains(TARGET_TENSOR) {
         return Ok(None);
     }
-    let (values, shape) = file.get_i64(TARGET_TENSOR).map_err(data_error)?;
+    let (values, shape) = file.get_i64(TARGET_TENSOR)?;
     if shape != [n] {
         return Err(CliError::input(format!(
             "{}: tensor \"target\": expected shape [{n}] (one class per input), found {shape:?}",
@@ -215,6 +192,22 @@ fn apply_normalize(data: &mut [f32], plane: usize, mean: &[f32], std: &[f32]) {
     }
 }
 
+impl Inputs {
+    /// The classes to explain: the file's `target` tensor, else `--target`'s, and how an error
+    /// about them names where they came from.
+    pub fn targets(&self, flag: TargetFlag) -> (Targets, String) {
+        let n = self.tensor.shape().first().copied().unwrap_or(0);
+        match (&self.targets, flag) {
+            (Some(t), _) => (
+                Targets::Classes(t.clone()),
+                format!("{}: tensor \"{TARGET_TENSOR}\"", self.source),
+            ),
+            (None, TargetFlag::Class(c)) => (Targets::Classes(vec![c; n]), "--target".into()),
+            (None, TargetFlag::Predicted) => (Targets::Predicted, "--target".into()),
+        }
+    }
+}
+
 /// What `--target` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetFlag {
@@ -240,74 +233,6 @@ pub fn parse_target(s: &str) -> Result<TargetFlag> {
                 "--target: expected a class index >= 0 or \"predicted\", found {s:?}"
             ))
         })
-}
-
-/// The class of every input: the file's, else `--target`'s (for "predicted", the model's arg
-/// max). Checks first that the model takes the inputs' shape and that every value is finite, so
-/// that the prediction can run, and that every class is one of the model's outputs.
-///
-/// # Errors
-/// A shape the model rejects, a model whose output is not `[N, K]`, a NaN or infinite input, or
-/// a class `>= K` (named with where it came from: the file's `target` tensor or `--target`).
-pub fn resolve_targets(model: &dyn Model, inputs: &Inputs, flag: TargetFlag) -> Result<Vec<usize>> {
-    let classes = check_model_takes(model, inputs)?;
-    check_finite(inputs)?;
-    let n = inputs.tensor.shape()[0];
-    let (targets, origin) = match (&inputs.targets, flag) {
-        (Some(t), _) => (t.clone(), format!("{}: tensor \"target\"", inputs.source)),
-        (None, TargetFlag::Class(c)) => (vec![c; n], "--target".to_string()),
-        (None, TargetFlag::Predicted) => {
-            return Ok(smoothgrad::predicted(model, &inputs.tensor, classes))
-        }
-    };
-    match targets.iter().position(|&t| t >= classes) {
-        None => Ok(targets),
-        Some(input) => Err(CliError::input(format!(
-            "{origin}: {}",
-            ExplainError::TargetOutOfRange {
-                input,
-                target: targets[input],
-                classes
-            }
-        ))),
-    }
-}
-
-/// The model's number of outputs `K` for one input, or why it rejects the inputs' shape.
-fn check_model_takes(model: &dyn Model, inputs: &Inputs) -> Result<usize> {
-    let mut one = inputs.tensor.shape().to_vec();
-    one[0] = 1;
-    let out = model.output_shape(&one).map_err(|e| {
-        CliError::input(format!(
-            "the model does not take {} of shape {:?}: {e}",
-            inputs.source,
-            inputs.tensor.shape()
-        ))
-    })?;
-    match out[..] {
-        [1, k] if k > 0 => Ok(k),
-        _ => Err(ExplainError::OutputShape(format!(
-            "expected [batch, K] with K >= 1 for input {one:?}, found {out:?}"
-        ))
-        .into()),
-    }
-}
-
-/// Rejects NaN and infinite inputs, naming the input and element.
-fn check_finite(inputs: &Inputs) -> Result<()> {
-    let data = inputs.tensor.data();
-    let len = data.len() / inputs.tensor.shape()[0];
-    match data.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(CliError::input(format!(
-            "{}: {}",
-            inputs.source,
-            ExplainError::NonFinite {
-                input: i / len,
-                element: i % len
-            }
-        ))),
-    }
 }
 
 #[cfg(test)]

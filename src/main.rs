@@ -1,24 +1,16 @@
-//! `smoothgrad`: a demo of SmoothGrad on a CNN trained here, and commands to explain your own
-//! models (`explain`), render attributions (`render`) and time the engine (`bench`).
+//! `smoothgrad`: the command line over the `smoothgrad_cli` library.
 //!
 //! Every error prints one line to stderr and exits with status 2 (bad input) or 1 (failure);
 //! no command leaves a partial output file.
 
-mod allocator;
-mod cli;
-mod commands;
-mod error;
-mod inputs;
-mod rendering;
-mod workloads;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use smoothgrad_cli::{allocator, cli::Cli};
 
 fn main() -> ExitCode {
     allocator::tune();
-    let cli = cli::Cli::parse();
+    let cli = Cli::parse();
     // A panic is a bug, but the user still gets one line and a status, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -32,7 +24,7 @@ fn main() -> ExitCode {
             msg.lines().next().unwrap_or("")
         );
     }));
-    match std::panic::catch_unwind(|| commands::run(cli)) {
+    match std::panic::catch_unwind(|| smoothgrad_cli::run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
             eprintln!("smoothgrad: error: {e}");

@@ -1,40 +1,12 @@
-//! From attributions to files, shared by `explain` and `render`: the render options become a
-//! [`viz::Pipeline`], a colormap and overlays ([`Renderer`]); the output path's extension picks
-//! the file kind ([`OutputKind`]); PNG sets are written all or nothing ([`write_pngs`]).
+//! From attributions to pictures, shared by `explain` and `render`: the render options become a
+//! [`viz::Pipeline`], a colormap and overlays ([`Renderer`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use viz::{Capping, Colormap, Heatmaps, Image, Normalization, Pipeline, Reduction, Sign, VizError};
+use viz::{Capping, Colormap, Heatmaps, Image, Normalization, Pipeline, Reduction, Sign};
 
 use crate::cli::RenderOptions;
-use crate::error::{CliError, Result};
-use crate::inputs::extension;
-
-/// What an `--output` path asks for, from its extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputKind {
-    /// Tensors in a `.safetensors` file.
-    Safetensors,
-    /// Pictures in `.png` files.
-    Png,
-}
-
-impl OutputKind {
-    /// The kind of `path`, from its extension (any case).
-    ///
-    /// # Errors
-    /// Any other extension: "expected .safetensors or .png".
-    pub fn of(path: &Path) -> Result<Self> {
-        match extension(path).as_deref() {
-            Some("safetensors") => Ok(OutputKind::Safetensors),
-            Some("png") => Ok(OutputKind::Png),
-            _ => Err(CliError::input(format!(
-                "--output: expected .safetensors or .png, found \"{}\"",
-                path.display()
-            ))),
-        }
-    }
-}
+use crate::error::{viz_error, CliError, Result};
 
 /// The pipeline, colormap and overlays the render options describe, all checked.
 #[derive(Debug, Clone)]
@@ -63,12 +35,9 @@ impl Renderer {
             .map(str::parse::<Colormap>)
             .transpose()
             .map_err(|e| viz_error("--colormap", e))?;
-        if !(0.0..=1.0).contains(&o.alpha) {
-            return Err(CliError::input(format!(
-                "--alpha: expected a number in [0, 1], found {}",
-                o.alpha
-            )));
-        }
+        // viz checks alpha when it blends; a blend of one pixel checks it now, before any work.
+        let pixel = Image::filled(1, 1, 1, [0.0; 3]).expect("a 1x1 image");
+        viz::overlay(&pixel, &pixel, o.alpha as f32).map_err(|e| viz_error("--alpha", e))?;
         let overlays = o
             .overlay
             .iter()
@@ -140,30 +109,6 @@ impl Renderer {
     }
 }
 
-/// A viz error after `context` (the option or file it is about), without repeating the
-/// parameter's name or a temporary file's path.
-pub fn viz_error(context: &str, e: VizError) -> CliError {
-    CliError::input(match e {
-        VizError::InvalidParameter {
-            expected, found, ..
-        } => format!("{context}: expected {expected}, found {found}"),
-        VizError::Io { source, .. } => format!("{context}: {}", io_reason(&source)),
-        other => format!("{context}: {other}"),
-    })
-}
-
-/// An I/O error's description without the OS error number.
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match e.raw_os_error() {
-        Some(code) => text
-            .strip_suffix(&format!(" (os error {code})"))
-            .unwrap_or(&text)
-            .to_string(),
-        None => text,
-    }
-}
-
 /// Gray for maps in `[0, 1]`, bwr (blue-white-red) for signed maps.
 fn default_colormap(heat: &Heatmaps) -> Colormap {
     if heat.range().0 < 0.0 {
@@ -192,23 +137,23 @@ fn pipeline(o: &RenderOptions) -> Result<Pipeline> {
         .as_deref()
         .map_or(Ok(Reduction::Sum), parse_reduction)?;
     let percentile = o.clip_percentile.unwrap_or(99.0);
-    if !(0.0..=100.0).contains(&percentile) {
-        return Err(CliError::input(format!(
-            "--clip-percentile: expected a number in [0, 100], found {percentile}"
-        )));
-    }
     let (capping, normalization) = if sign.is_non_negative() {
         (Capping::Upper { percentile }, Normalization::MinMax)
     } else {
         (Capping::Symmetric { percentile }, Normalization::Symmetric)
     };
-    Ok(Pipeline {
+    let pipeline = Pipeline {
         sign,
         reduction,
         capping,
         normalization,
         ..Pipeline::pair_grayscale()
-    })
+    };
+    // viz checks the percentile when it caps; a map of one value checks it now, before any work.
+    pipeline
+        .run_slice(&[0.0], &[1, 1, 1, 1])
+        .map_err(|e| viz_error("--clip-percentile", e))?;
+    Ok(pipeline)
 }
 
 /// Parses `--sign`.
@@ -236,41 +181,6 @@ fn parse_reduction(s: &str) -> Result<Reduction> {
             "--reduce: expected one of sum, mean, max, max-abs, l2, found {s:?}"
         ))),
     }
-}
-
-/// The files `n` pictures go to: `output` itself for one, else `stem-0.png`, `stem-1.png`, ...
-/// beside it.
-pub fn png_paths(output: &Path, n: usize) -> Vec<PathBuf> {
-    if n == 1 {
-        return vec![output.to_path_buf()];
-    }
-    let stem = output.file_stem().unwrap_or_default().to_string_lossy();
-    let ext = output.extension().unwrap_or_default().to_string_lossy();
-    (0..n)
-        .map(|i| output.with_file_name(format!("{stem}-{i}.{ext}")))
-        .collect()
-}
-
-/// Writes `images` to [`png_paths`] of `output`, each atomically; if one write fails, the files
-/// already written are removed, so the set is written whole or not at all.
-///
-/// # Errors
-/// The first write that fails.
-pub fn write_pngs(output: &Path, images: &[Image]) -> Result<Vec<PathBuf>> {
-    let paths = png_paths(output, images.len());
-    for (k, (path, image)) in paths.iter().zip(images).enumerate() {
-        if let Err(e) = viz::save_png(path, image) {
-            paths[..k].iter().for_each(|p| {
-                let _ = std::fs::remove_file(p);
-            });
-            let context = format!("cannot write \"{}\"", path.display());
-            return Err(CliError {
-                status: 1,
-                ..viz_error(&context, e)
-            });
-        }
-    }
-    Ok(paths)
 }
 
 #[cfg(test)]
@@ -324,29 +234,5 @@ mod tests {
             o.sign = Some("abs".into());
         })
         .is_err());
-    }
-
-    #[test]
-    fn several_pictures_get_an_index() {
-        let p = png_paths(Path::new("out/map.png"), 2);
-        assert_eq!(
-            p,
-            [
-                PathBuf::from("out/map-0.png"),
-                PathBuf::from("out/map-1.png")
-            ]
-        );
-        assert_eq!(png_paths(Path::new("m.png"), 1), [PathBuf::from("m.png")]);
-    }
-
-    #[test]
-    fn output_kinds_come_from_the_extension() {
-        assert_eq!(OutputKind::of(Path::new("a.PNG")).unwrap(), OutputKind::Png);
-        assert_eq!(
-            OutputKind::of(Path::new("a.safetensors")).unwrap(),
-            OutputKind::Safetensors
-        );
-        assert!(OutputKind::of(Path::new("a.jpg")).is_err());
-        assert!(OutputKind::of(Path::new("a")).is_err());
     }
 }

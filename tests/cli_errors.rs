@@ -268,7 +268,21 @@ fn impossible_numbers() {
         &["--batch-size"],
     );
     says(&f.explain(&input, &["--threads", "0"]), &["--threads"]);
-    says(&f.explain(&input, &["--ig-steps", "0"]), &["--ig-steps"]);
+    // The library checks the settings the method uses: --ig-steps, with integrated gradients.
+    says(
+        &f.explain(
+            &input,
+            &["--method", "integrated-gradients", "--ig-steps", "0"],
+        ),
+        &["--ig-steps", "0"],
+    );
+    says(
+        &f.explain(
+            &input,
+            &["--base", "integrated-gradients", "--ig-steps", "0"],
+        ),
+        &["--ig-steps", "0"],
+    );
 }
 
 #[test]

@@ -30,7 +30,15 @@ pub enum ExplainError {
     /// Targets do not match the inputs (count, or an empty class list).
     Targets(String),
     /// An impossible parameter: zero samples, negative or non-finite noise, batch size 0, ...
-    Parameter(String),
+    Parameter {
+        /// The setting, as the field that holds it is named (`"samples"`, `"batch_size"`,
+        /// `"threads"`, `"noise.level"`, `"steps"` of integrated gradients, ...), so that a front
+        /// end can name its own option for it.
+        setting: &'static str,
+        /// What is wrong, naming the setting as this crate's docs do ("samples must be at least
+        /// 1, found 0").
+        message: String,
+    },
     /// The model cannot be explained as it is (for example, it is in training mode).
     Model(String),
 }
@@ -53,8 +61,18 @@ impl fmt::Display for ExplainError {
                 "target {target} for input {input} is out of range: the model has {classes} outputs (0..{classes})"
             ),
             ExplainError::Targets(m) => write!(f, "targets: {m}"),
-            ExplainError::Parameter(m) => write!(f, "{m}"),
+            ExplainError::Parameter { message, .. } => write!(f, "{message}"),
             ExplainError::Model(m) => write!(f, "model: {m}"),
+        }
+    }
+}
+
+impl ExplainError {
+    /// An [`ExplainError::Parameter`] about `setting`.
+    pub fn parameter(setting: &'static str, message: impl Into<String>) -> Self {
+        ExplainError::Parameter {
+            setting,
+            message: message.into(),
         }
     }
 }

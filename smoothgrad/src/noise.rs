@@ -62,15 +62,17 @@ impl Noise {
             NoiseLevel::Absolute(v) => ("absolute", v),
         };
         if !v.is_finite() || v < 0.0 {
-            return Err(ExplainError::Parameter(format!(
-                "noise level must be a finite number >= 0, found {v} ({kind})"
-            )));
+            return Err(ExplainError::parameter(
+                "noise.level",
+                format!("noise level must be a finite number >= 0, found {v} ({kind})"),
+            ));
         }
         if let Some((lo, hi)) = self.clamp {
             if lo.is_nan() || hi.is_nan() || lo > hi {
-                return Err(ExplainError::Parameter(format!(
-                    "noise clamp range must have lo <= hi, found [{lo}, {hi}]"
-                )));
+                return Err(ExplainError::parameter(
+                    "noise.clamp",
+                    format!("noise clamp range must have lo <= hi, found [{lo}, {hi}]"),
+                ));
             }
         }
         Ok(())

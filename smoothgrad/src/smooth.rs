@@ -81,20 +81,23 @@ impl<M> SmoothGrad<M> {
 
     fn validate(&self) -> Result<()> {
         if self.samples == 0 {
-            return Err(ExplainError::Parameter(
-                "samples must be at least 1, found 0".into(),
+            return Err(ExplainError::parameter(
+                "samples",
+                "samples must be at least 1, found 0",
             ));
         }
         if self.threads == Some(0) {
-            return Err(ExplainError::Parameter(
-                "threads must be at least 1, found 0".into(),
+            return Err(ExplainError::parameter(
+                "threads",
+                "threads must be at least 1, found 0",
             ));
         }
         if let Some(t) = self.tolerance {
             if !(t > 0.0 && t.is_finite()) {
-                return Err(ExplainError::Parameter(format!(
-                    "tolerance must be a finite number > 0, found {t}"
-                )));
+                return Err(ExplainError::parameter(
+                    "tolerance",
+                    format!("tolerance must be a finite number > 0, found {t}"),
+                ));
             }
         }
         self.noise.validate()
@@ -126,7 +129,9 @@ impl<M> SmoothGrad<M> {
             Some(t) => rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
                 .build()
-                .map_err(|e| ExplainError::Parameter(format!("cannot start {t} threads: {e}")))?
+                .map_err(|e| {
+                    ExplainError::parameter("threads", format!("cannot start {t} threads: {e}"))
+                })?
                 .install(run),
         }
     }

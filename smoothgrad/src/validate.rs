@@ -16,9 +16,10 @@ fn check_operator<T: Scalar>(
     k: usize,
 ) -> Result<()> {
     match operator {
-        Operator::Output(j) if *j >= k => Err(ExplainError::Parameter(format!(
-            "operator Output({j}) is out of range: the model has {k} outputs (0..{k})"
-        ))),
+        Operator::Output(j) if *j >= k => Err(ExplainError::parameter(
+            "operator",
+            format!("operator Output({j}) is out of range: the model has {k} outputs (0..{k})"),
+        )),
         Operator::Custom(score) => {
             let tape = Tape::<T>::new();
             let outputs = model.forward(tape.constant(Tensor::zeros(one)));
@@ -51,8 +52,9 @@ impl<'a, T: Scalar> Request<'a, T> {
         batch_size: usize,
     ) -> Result<Self> {
         if batch_size == 0 {
-            return Err(ExplainError::Parameter(
-                "batch size must be at least 1, found 0".into(),
+            return Err(ExplainError::parameter(
+                "batch_size",
+                "batch size must be at least 1, found 0",
             ));
         }
         let shape = inputs.shape();

@@ -275,7 +275,7 @@ fn curve_requests_are_validated() {
     let d = Deletion::<f64>::default();
     assert!(matches!(
         d.curve(&model, &x, &map[1..], 0),
-        Err(ExplainError::Parameter(_))
+        Err(ExplainError::Parameter { .. })
     ));
     assert!(matches!(
         d.curve(&model, &x, &map, 2),
@@ -291,7 +291,7 @@ fn curve_requests_are_validated() {
             ..Deletion::default()
         }
         .curve(&model, &x, &map, 0),
-        Err(ExplainError::Parameter(_))
+        Err(ExplainError::Parameter { .. })
     ));
     let two = Tensor::<f64>::zeros(&[2, C, H, W]);
     assert!(matches!(

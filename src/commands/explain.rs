@@ -1,25 +1,27 @@
 //! `explain`: attributions of a model's predictions on inputs, to a `.safetensors` file or PNGs.
 //!
-//! Everything is checked before any work (options, output kind, rendering options, model,
-//! inputs, targets) and the results are computed and rendered before anything is written, so a
-//! failure leaves no file behind.
+//! The flags become one [`ExplainPlan`] (the checks only the command line can make), then the
+//! model and inputs are loaded, and the library checks the request (settings, shapes, values,
+//! classes) before it computes anything. Results are computed and rendered before anything is
+//! written, so a failure leaves no file behind.
 //!
 //! The model is explained up to its last layer that is not softmax or log-softmax
 //! ([`Cut::before_softmax`]): `--operator logit` then explains the logits, as the SmoothGrad paper
 //! recommends, and `probability` / `log-probability` apply softmax once, themselves.
 
 use autograd::Tensor;
-use clap::ValueEnum;
 use nn::weights::Writer;
 use smoothgrad::{
-    Attribution, Cut, Explanation, Gradient, GradientXInput, GuidedBackprop, IntegratedGradients,
-    Method, Model, Noise, NoiseLevel, Operator, SmoothGrad, Targets,
+    predicted, Attribution, Cut, ExplainError, Gradient, GradientXInput, GuidedBackprop, Method,
+    Model, SmoothGrad, Targets,
 };
 
-use crate::cli::{BaseName, ExplainArgs, MethodName, NoiseMode, OperatorName};
+use crate::cli::{BaseMethod, ExplainArgs};
 use crate::error::{CliError, Result};
+use crate::files::write_pngs;
 use crate::inputs::{self, Inputs};
-use crate::rendering::{write_pngs, OutputKind, Renderer};
+use crate::plan::{ExplainPlan, Output};
+use crate::rendering::Renderer;
 
 /// What an explanation produced: the attribution written out and, for the SmoothGrad family, the
 /// standard error of the SmoothGrad mean.
@@ -30,51 +32,56 @@ struct Outcome {
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
-    check_numbers(args)?;
-    let target_flag = inputs::parse_target(&args.target)?;
-    let kind = OutputKind::of(&args.output)?;
-    let renderer = match kind {
-        OutputKind::Png => Some(Renderer::from_options(&args.render)?),
-        OutputKind::Safetensors => None,
-    };
-    let model = inputs::load_model(&args.model, args.arch.as_deref())?;
-    let inputs = inputs::load_inputs(&args.input, args.normalize.as_deref())?;
-    if renderer.is_some() && inputs.tensor.rank() != 4 {
+    let plan = ExplainPlan::new(args)?;
+    let model = inputs::load_model(&plan.model, plan.arch.as_deref())?;
+    let inputs = inputs::load_inputs(&plan.inputs, plan.normalize.as_deref())?;
+    if matches!(plan.output, Output::Png(..)) && inputs.tensor.rank() != 4 {
         return Err(CliError::input(format!(
             "a .png output needs image-like inputs [N, C, H, W], found {:?}",
             inputs.tensor.shape()
         )));
     }
     let cut = Cut::before_softmax(&model);
-    let targets = inputs::resolve_targets(&cut, &inputs, target_flag)?;
-    let outcome = in_pool(args.threads, || explain(args, &cut, &inputs, &targets))?;
-    match renderer {
-        Some(r) => write_png(args, &r, &outcome),
-        None => write_tensors(args, &outcome, &targets),
+    let (targets, origin) = inputs.targets(plan.target);
+    let (outcome, classes) = in_pool(plan.threads, || {
+        let outcome = explain(&plan, &cut, &inputs.tensor, &targets)
+            .map_err(|e| in_context(e, &inputs, &origin))?;
+        let classes = match &targets {
+            Targets::Classes(c) => c.clone(),
+            _ => predicted_classes(&cut, &inputs.tensor),
+        };
+        Ok((outcome, classes))
+    })?;
+    match &plan.output {
+        Output::Png(path, renderer) => write_png(path, renderer, &outcome),
+        Output::Safetensors(path) => write_tensors(&plan, path, &outcome, &classes),
     }
 }
 
-/// Rejects impossible numbers with the option's name (the library would reject most of them
-/// too, without it).
-fn check_numbers(args: &ExplainArgs) -> Result<()> {
-    let at_least_one = [
-        ("--samples", args.samples),
-        ("--batch-size", args.batch_size),
-        ("--ig-steps", args.ig_steps),
-        ("--threads", args.threads.unwrap_or(1)),
-    ];
-    if let Some((name, v)) = at_least_one.iter().find(|(_, v)| *v == 0) {
-        return Err(CliError::input(format!(
-            "{name} must be at least 1, found {v}"
-        )));
+/// A library error, after the file or option it is about (the library knows neither).
+fn in_context(e: ExplainError, inputs: &Inputs, origin: &str) -> CliError {
+    match e {
+        ExplainError::TargetOutOfRange { .. } | ExplainError::Targets(_) => {
+            CliError::input(format!("{origin}: {e}"))
+        }
+        ExplainError::InputShape(_) | ExplainError::NonFinite { .. } => {
+            CliError::input(format!("{}: {e}", inputs.source))
+        }
+        other => other.into(),
     }
-    if !(args.noise.is_finite() && args.noise >= 0.0) {
-        return Err(CliError::input(format!(
-            "--noise must be a finite number >= 0, found {}",
-            args.noise
-        )));
-    }
-    Ok(())
+}
+
+/// The classes `--target predicted` explained, for the output file: the library's rule
+/// ([`predicted`]) on inputs the library has already checked.
+fn predicted_classes(model: &dyn Model, inputs: &Tensor<f32>) -> Vec<usize> {
+    let mut one = inputs.shape().to_vec();
+    one[0] = 1;
+    let k = model
+        .output_shape(&one)
+        .ok()
+        .and_then(|out| out.get(1).copied())
+        .expect("the library checked that the model maps the inputs to [N, K]");
+    predicted(model, inputs, k)
 }
 
 /// Runs `f` on a pool of `threads` workers, or on rayon's global pool (all cores).
@@ -89,105 +96,65 @@ fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send
     }
 }
 
-/// The operator `--operator` names.
-fn operator(name: OperatorName) -> Operator<f32> {
-    match name {
-        OperatorName::Logit => Operator::Logit,
-        OperatorName::Probability => Operator::Probability,
-        OperatorName::LogProbability => Operator::LogProbability,
-    }
-}
-
-/// Dispatches on the method: a base method alone, or SmoothGrad over `--base`.
+/// Dispatches on the base method, explained alone or smoothed.
 fn explain(
-    args: &ExplainArgs,
+    plan: &ExplainPlan,
     model: &dyn Model,
-    inputs: &Inputs,
-    targets: &[usize],
-) -> Result<Outcome> {
+    inputs: &Tensor<f32>,
+    targets: &Targets,
+) -> std::result::Result<Outcome, ExplainError> {
     let job = Job {
-        args,
+        plan,
         model,
-        inputs: &inputs.tensor,
-        targets: Targets::Classes(targets.to_vec()),
-        operator: operator(args.operator),
+        inputs,
+        targets,
     };
-    let base = match args.method {
-        MethodName::Gradient => return job.base(Gradient),
-        MethodName::GradientXInput => return job.base(GradientXInput),
-        MethodName::IntegratedGradients => return job.base(integrated_gradients(args)),
-        MethodName::GuidedBackprop => return job.base(GuidedBackprop),
-        MethodName::Smoothgrad | MethodName::SmoothgradSq | MethodName::Vargrad => args.base,
-    };
-    match base {
-        BaseName::Gradient => job.smooth(Gradient),
-        BaseName::GradientXInput => job.smooth(GradientXInput),
-        BaseName::IntegratedGradients => job.smooth(integrated_gradients(args)),
-        BaseName::GuidedBackprop => job.smooth(GuidedBackprop),
-    }
-}
-
-/// Integrated gradients from zeros with `--ig-steps` points (the midpoint rule).
-fn integrated_gradients(args: &ExplainArgs) -> IntegratedGradients<f32> {
-    IntegratedGradients {
-        steps: args.ig_steps,
-        ..IntegratedGradients::default()
+    match plan.base {
+        BaseMethod::Gradient => job.run(Gradient),
+        BaseMethod::GradientXInput => job.run(GradientXInput),
+        BaseMethod::IntegratedGradients => job.run(plan.integrated_gradients.clone()),
+        BaseMethod::GuidedBackprop => job.run(GuidedBackprop),
     }
 }
 
 /// One explanation request, whatever the method.
 struct Job<'a> {
-    args: &'a ExplainArgs,
+    plan: &'a ExplainPlan,
     model: &'a dyn Model,
     inputs: &'a Tensor<f32>,
-    targets: Targets,
-    operator: Operator<f32>,
+    targets: &'a Targets,
 }
 
 impl Job<'_> {
-    /// A base method alone, `--batch-size` inputs per pass.
-    fn base(&self, method: impl Method<f32>) -> Result<Outcome> {
-        let Attribution { values } = method.explain(
-            self.model,
-            self.inputs,
-            &self.targets,
-            &self.operator,
-            self.args.batch_size,
-        )?;
-        Ok(Outcome {
-            attribution: values,
-            std_error: None,
-        })
-    }
-
-    /// SmoothGrad over `method`: the statistic `--method` names, with the mean's standard error.
-    fn smooth(&self, method: impl Method<f32>) -> Result<Outcome> {
-        let a = self.args;
-        let level = match a.noise_mode {
-            NoiseMode::Relative => NoiseLevel::Relative(a.noise),
-            NoiseMode::Absolute => NoiseLevel::Absolute(a.noise),
+    /// `method` alone, `--batch-size` inputs per pass, or SmoothGrad over it: the statistic
+    /// `--method` names, with the mean's standard error.
+    fn run(&self, method: impl Method<f32>) -> std::result::Result<Outcome, ExplainError> {
+        let p = self.plan;
+        let Some(s) = &p.smoothing else {
+            let Attribution { values } = method.explain(
+                self.model,
+                self.inputs,
+                self.targets,
+                &p.operator,
+                p.batch_size,
+            )?;
+            return Ok(Outcome {
+                attribution: values,
+                std_error: None,
+            });
         };
         let sg = SmoothGrad {
-            samples: a.samples,
-            noise: Noise {
-                level,
-                ..Noise::default()
-            },
-            batch_size: a.batch_size,
-            seed: a.seed,
+            samples: s.samples,
+            noise: s.noise,
+            batch_size: p.batch_size,
+            seed: s.seed,
             // The command already runs inside a pool of --threads workers.
             threads: None,
             ..SmoothGrad::new(method)
         };
-        let e: Explanation<f32> =
-            sg.explain(self.model, self.inputs, &self.targets, &self.operator)?;
-        let attribution = match a.method {
-            MethodName::SmoothgradSq => e.mean_of_squares,
-            MethodName::Vargrad => e.variance,
-            _ => e.mean,
-        };
+        let e = sg.explain(self.model, self.inputs, self.targets, &p.operator)?;
         Ok(Outcome {
-            attribution,
+            attribution: e.get(s.statistic).clone(),
             std_error: Some(e.std_error),
         })
     }
@@ -195,7 +162,12 @@ impl Job<'_> {
 
 /// Writes `attribution`, `target` and (SmoothGrad family) `std_error`, with the settings as
 /// metadata.
-fn write_tensors(args: &ExplainArgs, outcome: &Outcome, targets: &[usize]) -> Result<()> {
+fn write_tensors(
+    plan: &ExplainPlan,
+    path: &std::path::Path,
+    outcome: &Outcome,
+    targets: &[usize],
+) -> Result<()> {
     let mut w = Writer::new();
     w.tensor("attribution", &outcome.attribution);
     if let Some(se) = &outcome.std_error {
@@ -203,53 +175,21 @@ fn write_tensors(args: &ExplainArgs, outcome: &Outcome, targets: &[usize]) -> Re
     }
     let classes: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
     w.i64("target", &classes, &[classes.len()])?;
-    for (key, value) in metadata(args, outcome.std_error.is_some()) {
-        w.metadata(key, &value);
+    for (key, value) in &plan.metadata {
+        w.metadata(key, value);
     }
-    w.write(&args.output)
+    w.write(path)
         .map_err(|e| CliError::failure(e.to_string()))?;
     println!(
         "wrote attribution {:?} to {}",
         outcome.attribution.shape(),
-        args.output.display()
+        path.display()
     );
     Ok(())
 }
 
-/// The settings that produced the file, for whoever reads it later.
-fn metadata(args: &ExplainArgs, smoothed: bool) -> Vec<(&'static str, String)> {
-    let mut m = vec![
-        ("method", name(&args.method)),
-        ("operator", name(&args.operator)),
-    ];
-    if smoothed {
-        m.extend([
-            ("base", name(&args.base)),
-            ("samples", args.samples.to_string()),
-            (
-                "noise",
-                format!("{} {}", args.noise, name(&args.noise_mode)),
-            ),
-            ("seed", args.seed.to_string()),
-        ]);
-    }
-    if args.method == MethodName::IntegratedGradients
-        || (smoothed && args.base == BaseName::IntegratedGradients)
-    {
-        m.push(("ig_steps", args.ig_steps.to_string()));
-    }
-    m
-}
-
-/// The command-line spelling of an option value (`gradient-x-input`).
-fn name(value: &impl ValueEnum) -> String {
-    value
-        .to_possible_value()
-        .map_or_else(String::new, |v| v.get_name().to_string())
-}
-
 /// Renders every attribution, then writes the pictures (all or nothing).
-fn write_png(args: &ExplainArgs, renderer: &Renderer, outcome: &Outcome) -> Result<()> {
+fn write_png(path: &std::path::Path, renderer: &Renderer, outcome: &Outcome) -> Result<()> {
     let shape: [usize; 4] = outcome
         .attribution
         .shape()
@@ -257,7 +197,7 @@ fn write_png(args: &ExplainArgs, renderer: &Renderer, outcome: &Outcome) -> Resu
         .expect("checked: inputs are [N, C, H, W]");
     let heat = renderer.maps(outcome.attribution.data(), shape)?;
     let pictures = renderer.pictures(&heat)?;
-    for path in write_pngs(&args.output, &pictures)? {
+    for path in write_pngs(path, &pictures)? {
         println!("wrote {}", path.display());
     }
     Ok(())

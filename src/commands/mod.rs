@@ -1,4 +1,4 @@
-//! The subcommands, one file each.
+//! The subcommands, one file each (the demo, a folder).
 
 mod bench;
 mod demo;
@@ -9,6 +9,9 @@ use crate::cli::{Cli, Command, DemoArgs};
 use crate::error::Result;
 
 /// Runs the chosen command (the demo when none is given).
+///
+/// # Errors
+/// A [`crate::CliError`]: one line for the user and the exit status.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => demo::run(&DemoArgs {

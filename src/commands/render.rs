@@ -5,8 +5,8 @@ use nn::weights::{self, Writer};
 
 use crate::cli::RenderArgs;
 use crate::error::{CliError, Result};
-use crate::inputs::data_error;
-use crate::rendering::{write_pngs, OutputKind, Renderer};
+use crate::files::{write_pngs, OutputKind};
+use crate::rendering::Renderer;
 
 /// The tensor `render` reads.
 const ATTRIBUTION: &str = "attribution";
@@ -41,8 +41,8 @@ pub fn run(args: &RenderArgs) -> Result<()> {
 
 /// The `attribution` tensor as f32 with shape `[N, C, H, W]` (`[N, H, W]` read as `C = 1`).
 fn read_attribution(args: &RenderArgs) -> Result<(Vec<f32>, [usize; 4])> {
-    let file = weights::read_file(&args.attribution).map_err(data_error)?;
-    let tensor = file.get::<f32>(ATTRIBUTION).map_err(data_error)?;
+    let file = weights::read_file(&args.attribution)?;
+    let tensor = file.get::<f32>(ATTRIBUTION)?;
     let shape = match *tensor.shape() {
         [n, c, h, w] => [n, c, h, w],
         [n, h, w] => [n, 1, h, w],

@@ -97,19 +97,23 @@ impl<T: Scalar> Method<T> for IntegratedGradients<T> {
     }
 
     fn validate(&self, input_shape: &[usize]) -> crate::error::Result<()> {
-        let err = |m: String| Err(crate::error::ExplainError::Parameter(m));
+        let err = |setting, m: String| Err(crate::error::ExplainError::parameter(setting, m));
         if self.steps == 0 {
-            return err("integrated gradients: steps must be at least 1, found 0".into());
+            return err(
+                "steps",
+                "integrated gradients: steps must be at least 1, found 0".into(),
+            );
         }
         if self.internal_batch_size == 0 {
             return err(
+                "internal_batch_size",
                 "integrated gradients: internal batch size must be at least 1, found 0".into(),
             );
         }
         if let Baseline::Tensor(t) = &self.baseline {
             let len: usize = input_shape.iter().product();
             if t.numel() != len {
-                return err(format!(
+                return err("baseline", format!(
                     "integrated gradients: the baseline of shape {:?} does not fit inputs of shape {input_shape:?}",
                     t.shape()
                 ));

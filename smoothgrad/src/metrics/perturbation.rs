@@ -351,10 +351,18 @@ impl<T: Scalar> Settings<'_, T> {
         target: usize,
     ) -> Result<[usize; 3]> {
         if self.steps == 0 || self.batch_size == 0 {
-            return Err(ExplainError::Parameter(format!(
-                "steps and batch size must be at least 1, found {} and {}",
-                self.steps, self.batch_size
-            )));
+            let setting = if self.steps == 0 {
+                "steps"
+            } else {
+                "batch_size"
+            };
+            return Err(ExplainError::parameter(
+                setting,
+                format!(
+                    "steps and batch size must be at least 1, found {} and {}",
+                    self.steps, self.batch_size
+                ),
+            ));
         }
         let [c, h, w] = match *image.shape() {
             [c, h, w] | [1, c, h, w] if c * h * w > 0 => [c, h, w],
@@ -368,11 +376,14 @@ impl<T: Scalar> Settings<'_, T> {
             return Err(ExplainError::NonFinite { input: 0, element });
         }
         if map.len() != h * w {
-            return Err(ExplainError::Parameter(format!(
+            return Err(ExplainError::parameter(
+                "map",
+                format!(
                 "the saliency map has {} values, expected {h}x{w} = {} (reduce the channels first)",
                 map.len(),
                 h * w
-            )));
+            ),
+            ));
         }
         let out = model
             .output_shape(&[1, c, h, w])

@@ -99,6 +99,6 @@ fn errors_are_std_errors_and_clone() {
         e.to_string(),
         "input 0 has a non-finite value (NaN or infinity) at element 1"
     );
-    let p = ExplainError::Parameter("x".into());
+    let p = ExplainError::parameter("samples", "x");
     assert_eq!(p.clone(), p);
 }

@@ -18,7 +18,7 @@ fn zero_samples() {
     );
     assert_eq!(
         e,
-        ExplainError::Parameter("samples must be at least 1, found 0".into())
+        ExplainError::parameter("samples", "samples must be at least 1, found 0")
     );
     assert_eq!(e.to_string(), "samples must be at least 1, found 0");
 }
@@ -58,7 +58,7 @@ fn negative_or_non_finite_noise() {
             &Targets::Classes(vec![0]),
             false,
         );
-        assert!(matches!(e, ExplainError::Parameter(_)), "{e:?}");
+        assert!(matches!(e, ExplainError::Parameter { .. }), "{e:?}");
         assert_eq!(e.to_string(), text);
     }
 }
@@ -89,7 +89,7 @@ fn reversed_or_nan_clamp_range() {
             &Targets::Classes(vec![0]),
             false,
         );
-        assert_eq!(e, ExplainError::Parameter(text.into()));
+        assert_eq!(e, ExplainError::parameter("noise.clamp", text));
     }
 }
 
@@ -108,7 +108,7 @@ fn batch_size_zero() {
     );
     assert_eq!(
         e,
-        ExplainError::Parameter("batch size must be at least 1, found 0".into())
+        ExplainError::parameter("batch_size", "batch size must be at least 1, found 0")
     );
     assert_eq!(e.to_string(), "batch size must be at least 1, found 0");
     let e = error_of("guided", || {
@@ -138,7 +138,7 @@ fn zero_threads() {
     );
     assert_eq!(
         e,
-        ExplainError::Parameter("threads must be at least 1, found 0".into())
+        ExplainError::parameter("threads", "threads must be at least 1, found 0")
     );
 }
 
@@ -164,7 +164,7 @@ fn tolerance_must_be_positive_and_finite() {
             &Targets::Classes(vec![0]),
             false,
         );
-        assert_eq!(e, ExplainError::Parameter(text.into()));
+        assert_eq!(e, ExplainError::parameter("tolerance", text));
     }
 }
 
@@ -274,5 +274,5 @@ fn integrated_gradients_zero_steps() {
             2,
         )
     });
-    assert!(matches!(e, ExplainError::Parameter(_)), "{e:?}");
+    assert!(matches!(e, ExplainError::Parameter { .. }), "{e:?}");
 }

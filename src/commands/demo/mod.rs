@@ -20,8 +20,11 @@ use crate::error::{CliError, Result};
 pub struct Plan {
     /// A shortened run (no accuracy requirement).
     pub quick: bool,
+    /// Training images.
     pub train_images: usize,
+    /// Held-out images (the test accuracy).
     pub test_images: usize,
+    /// Passes over the training images.
     pub epochs: usize,
     /// Held-out images drawn in the figures.
     pub figure_images: usize,
@@ -53,6 +56,7 @@ impl Plan {
     }
 }
 
+/// Runs the demo: trains, saves the model, draws the figures and writes the metrics.
 pub fn run(args: &DemoArgs) -> Result<()> {
     let started = Instant::now();
     if args.threads == Some(0) {

@@ -1,0 +1,22 @@
+//! The `smoothgrad` command as a library: a demo of SmoothGrad on a CNN trained here, and commands
+//! to explain your own models (`explain`), render attributions (`render`) and time the engine
+//! (`bench`). The binary (`src/main.rs`) parses the command line ([`cli::Cli`]) and calls [`run`];
+//! the benchmarks use [`workloads`] and [`allocator`].
+//!
+//! Every error is one line for stderr and an exit status, 2 (bad input) or 1 (failure)
+//! ([`CliError`]); no command leaves a partial output file.
+
+#![warn(missing_docs)]
+
+pub mod allocator;
+pub mod cli;
+mod commands;
+mod error;
+mod files;
+mod inputs;
+mod plan;
+mod rendering;
+pub mod workloads;
+
+pub use commands::run;
+pub use error::CliError;
