@@ -17,10 +17,7 @@ use smoothgrad::{predicted, Gradient, Noise, NoiseLevel, Operator, SmoothGrad, T
 
 fn bench_workloads(c: &mut Criterion) {
     allocator::tune();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = smoothgrad::threads::pool(2).unwrap();
     let mut group = c.benchmark_group("smoothgrad");
     group.sample_size(10);
     group.throughput(Throughput::Elements(1));

@@ -36,6 +36,7 @@ mod grads;
 pub mod kernels;
 mod op;
 mod ops;
+mod rows;
 mod scalar;
 pub mod shape;
 #[cfg(feature = "proptest")]
@@ -49,6 +50,7 @@ pub use grads::Grads;
 pub use kernels::conv::Conv2dOptions;
 pub use kernels::pool::Pool2dOptions;
 pub use ops::custom::CustomOp;
+pub use rows::argmax;
 pub use scalar::Scalar;
 pub use tape::{ReluBackward, Tape};
 pub use tensor::Tensor;

@@ -47,7 +47,9 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     }
     let cut = Cut::before_softmax(&model);
     let targets = inputs::resolve_targets(&cut, &inputs, target_flag)?;
-    let outcome = in_pool(args.threads, || explain(args, &cut, &inputs, &targets))?;
+    let outcome =
+        smoothgrad::threads::run_in_pool(args.threads, || explain(args, &cut, &inputs, &targets))
+            .map_err(|e| CliError::failure(e.to_string()))??;
     match renderer {
         Some(r) => write_png(args, &r, &outcome),
         None => write_tensors(args, &outcome, &targets),
@@ -75,18 +77,6 @@ fn check_numbers(args: &ExplainArgs) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Runs `f` on a pool of `threads` workers, or on rayon's global pool (all cores).
-fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    match threads {
-        None => f(),
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .map_err(|e| CliError::failure(format!("cannot start {t} threads: {e}")))?
-            .install(f),
-    }
 }
 
 /// The operator `--operator` names.
