@@ -9,7 +9,9 @@ use rand_chacha::ChaCha8Rng;
 /// Who draws from a stream: the last word of its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Domain {
-    /// SmoothGrad's noise ([`crate::noise::stream`]): `a` the input, `b` the sample.
+    /// SmoothGrad's noise ([`crate::noise::stream`]): `a` the input, `b` the sample. (The
+    /// `shapes` dataset's scenes also use this domain, `a` the image and `b` 0x5a, a key they
+    /// had before domains existed and keep so that their images stay the same.)
     Noise = 0,
     /// Parameter re-initialisation in the randomization metrics: `a` the layer, `b` the
     /// parameter within it.
