@@ -11,10 +11,7 @@ use smoothgrad_cli::{allocator, workloads};
 
 fn bench_workloads(c: &mut Criterion) {
     allocator::tune();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = smoothgrad::threads::pool(2).unwrap();
     let mut group = c.benchmark_group("smoothgrad");
     group.sample_size(10);
     group.throughput(Throughput::Elements(1));

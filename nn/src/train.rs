@@ -25,7 +25,7 @@
 //! assert!(evaluate(&mut model, &x, &labels, 32).unwrap().accuracy > 0.9);
 //! ```
 
-use autograd::{Scalar, Tape, Tensor};
+use autograd::{argmax, Scalar, Tape, Tensor};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -155,7 +155,7 @@ pub fn fit<T: Scalar>(
         }
         let (mut loss_sum, mut correct) = (0.0, 0);
         for (batch, idx) in order.chunks(config.batch_size).enumerate() {
-            let xb = select_rows(x, idx);
+            let xb = x.select_rows(idx);
             let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
             let tape = Tape::new();
             let mut cx = Context::training(&tape, rng.gen());
@@ -216,12 +216,14 @@ pub fn evaluate<T: Scalar>(
     })
 }
 
-/// The predicted class (the index of the largest logit; the first on ties) of each sample of
-/// `x: [N, ...]`, in evaluation mode, in batches of `batch_size`. The model's previous mode is
-/// restored afterwards.
+/// The predicted class (the index of the largest logit, [`argmax`]: the first on ties) of each
+/// sample of `x: [N, ...]`, in evaluation mode, in batches of `batch_size`. The model's previous
+/// mode is restored afterwards.
 ///
 /// # Errors
-/// As [`fit`], except that there are no labels to check (an empty `x` gives an empty result).
+/// As [`fit`], except that there are no labels to check (an empty `x` gives an empty result);
+/// and [`NnError::Config`] if a sample's logits hold a NaN (a diverged model), which leaves no
+/// class to predict.
 pub fn predict<T: Scalar>(
     model: &mut dyn Module<T>,
     x: &Tensor<T>,
@@ -234,72 +236,35 @@ pub fn predict<T: Scalar>(
     }
     let mut out = Vec::with_capacity(x.shape()[0]);
     if x.shape()[0] > 0 {
-        logits_shape("predict", model, x)?;
-        in_eval_mode(model, x, batch_size, |_, logits| {
-            out.extend(argmax_rows(logits))
+        let k = logits_shape("predict", model, x)?;
+        let mut nan = None;
+        in_eval_mode(model, x, batch_size, |idx, logits| {
+            for (&i, row) in idx.iter().zip(logits.data().chunks(k)) {
+                let class = argmax(row).expect("K >= 1 logits");
+                if row[class].is_nan() {
+                    nan = nan.or(Some((i, class)));
+                }
+                out.push(class);
+            }
         })?;
+        if let Some((i, class)) = nan {
+            return Err(NnError::Config(format!(
+                "predict: logit {class} of sample {i} is NaN, so the sample has no predicted class"
+            )));
+        }
     }
     Ok(out)
 }
 
-/// The rows `indices` of `x: [N, ...]`, in that order (repeats allowed), as `[indices.len(), ...]`.
-///
-/// # Panics
-/// If `x` is a scalar or an index is `>= N`.
-pub fn select_rows<T: Scalar>(x: &Tensor<T>, indices: &[usize]) -> Tensor<T> {
-    assert!(
-        x.rank() > 0,
-        "select_rows: x must be [N, ...], found a scalar"
-    );
-    let n = x.shape()[0];
-    let row = x.numel().checked_div(n).unwrap_or(0);
-    let mut data = Vec::with_capacity(indices.len() * row);
-    for &i in indices {
-        assert!(i < n, "select_rows: row {i} is out of range for {n} rows");
-        data.extend_from_slice(&x.data()[i * row..(i + 1) * row]);
-    }
-    let mut shape = x.shape().to_vec();
-    shape[0] = indices.len();
-    Tensor::from_vec(data, &shape).expect("rows of x fill the shape")
-}
-
-/// The index of the largest value of each row of `scores: [B, K]` (the first on ties; NaN is
-/// skipped unless the whole row is NaN, then 0).
-///
-/// # Panics
-/// If `scores` is not 2-d.
-pub fn argmax_rows<T: Scalar>(scores: &Tensor<T>) -> Vec<usize> {
-    let s = scores.shape();
-    assert_eq!(
-        s.len(),
-        2,
-        "argmax_rows: expected scores [B, K], found {s:?}"
-    );
-    if s[1] == 0 {
-        return vec![0; s[0]];
-    }
+/// How many rows of `scores: [B, K]` have their largest value at the label ([`argmax`]); a row
+/// holding a NaN has no largest value and is never correct.
+fn count_correct<T: Scalar>(scores: &Tensor<T>, labels: &[usize]) -> usize {
+    let k = scores.shape()[1].max(1);
     scores
         .data()
-        .chunks(s[1])
-        .map(|row| {
-            (1..row.len()).fold(0, |best, k| {
-                let better = row[k] > row[best] || (row[best].is_nan() && !row[k].is_nan());
-                if better {
-                    k
-                } else {
-                    best
-                }
-            })
-        })
-        .collect()
-}
-
-/// How many rows of `scores` have their largest value at the label.
-fn count_correct<T: Scalar>(scores: &Tensor<T>, labels: &[usize]) -> usize {
-    argmax_rows(scores)
-        .iter()
+        .chunks(k)
         .zip(labels)
-        .filter(|(p, y)| p == y)
+        .filter(|(row, &y)| argmax(row).is_some_and(|p| p == y && !row[p].is_nan()))
         .count()
 }
 
@@ -320,7 +285,7 @@ fn in_eval_mode<T: Scalar>(
     for idx in all.chunks(batch_size) {
         let tape = Tape::new();
         let mut cx = Context::inference(&tape);
-        let logits = model.forward(tape.constant(select_rows(x, idx)), &mut cx);
+        let logits = model.forward(tape.constant(x.select_rows(idx)), &mut cx);
         f(idx, &logits.value());
     }
     model.set_training(was_training);
@@ -375,20 +340,28 @@ mod tests {
     use crate::{Linear, Sequential};
 
     #[test]
-    fn select_rows_takes_rows_in_order() {
-        let x = Tensor::<f32>::arange(12).reshape(&[3, 2, 2]).unwrap();
-        let y = select_rows(&x, &[2, 0, 2]);
-        assert_eq!(y.shape(), &[3, 2, 2]);
-        assert_eq!(
-            y.data(),
-            &[8., 9., 10., 11., 0., 1., 2., 3., 8., 9., 10., 11.]
-        );
+    fn a_row_holding_nan_is_never_correct() {
+        let nan = f32::NAN;
+        let s =
+            Tensor::<f32>::from_vec(vec![1., 3., 3., nan, 0., -1., 2., 1., nan], &[3, 3]).unwrap();
+        assert_eq!(count_correct(&s, &[1, 0, 0]), 1);
+        assert_eq!(count_correct(&s, &[2, 1, 2]), 0);
     }
 
     #[test]
-    fn argmax_takes_the_first_maximum() {
-        let s = Tensor::<f32>::from_vec(vec![1., 3., 3., f32::NAN, 0., -1.], &[2, 3]).unwrap();
-        assert_eq!(argmax_rows(&s), vec![1, 1]);
+    fn a_nan_logit_leaves_no_prediction() {
+        let w = Tensor::<f32>::from_vec(vec![1., 0., 0., 1.], &[2, 2]).unwrap();
+        let mut model = Sequential::new().with(Linear::from_weights(w, None).unwrap());
+        let x = Tensor::from_vec(vec![1., 0., 0., 2., f32::NAN, 1.], &[3, 2]).unwrap();
+        let e = predict(&mut model, &x, 2).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "predict: logit 0 of sample 2 is NaN, so the sample has no predicted class"
+        );
+        assert_eq!(
+            predict(&mut model, &x.select_rows(0..2), 2).unwrap(),
+            [0, 1]
+        );
     }
 
     #[test]

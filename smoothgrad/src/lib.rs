@@ -29,7 +29,9 @@ pub mod noise;
 mod operator;
 mod smooth;
 mod stats;
+mod streams;
 mod target;
+pub mod threads;
 mod validate;
 
 pub use error::{ExplainError, Result};

@@ -6,11 +6,11 @@
 
 use autograd::Scalar;
 use rand::Rng;
-use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use crate::error::{ExplainError, Result};
+use crate::streams::{self, Domain};
 
 /// The noise's standard deviation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -125,13 +125,9 @@ impl Noise {
     }
 }
 
-/// The ChaCha8 stream keyed by `(seed, n, i)`.
+/// The ChaCha8 stream of sample `i` of input `n`, keyed by `(seed, n, i, 0)`.
 pub fn stream(seed: u64, n: usize, i: usize) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&(n as u64).to_le_bytes());
-    key[16..24].copy_from_slice(&(i as u64).to_le_bytes());
-    ChaCha8Rng::from_seed(key)
+    streams::stream(seed, n as u64, i as u64, Domain::Noise)
 }
 
 #[cfg(test)]
@@ -152,6 +148,13 @@ mod tests {
         assert_ne!(draw(1, 2, 3), draw(1, 2, 4));
         assert_ne!(draw(1, 2, 3), draw(1, 3, 3));
         assert_ne!(draw(1, 2, 3), draw(2, 2, 3));
+    }
+
+    #[test]
+    fn noise_streams_are_the_noise_domain() {
+        // (seed, n, i, 0): the key every seeded result depends on (its bytes: crate::streams).
+        let expected: u64 = streams::stream(7, 2, 3, Domain::Noise).gen();
+        assert_eq!(stream(7, 2, 3).gen::<u64>(), expected);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::noise::Noise;
 use crate::operator::Operator;
 use crate::stats::Welford;
 use crate::target::Targets;
+use crate::threads;
 use crate::validate::Request;
 
 /// SmoothGrad over a base method. Defaults follow the paper (about 50 samples, noise of 10-20%
@@ -50,7 +51,8 @@ pub struct SmoothGrad<M = Gradient> {
     pub batch_size: usize,
     /// The seed of the noise streams.
     pub seed: u64,
-    /// Worker threads (`None`: rayon's global pool, one per core).
+    /// Worker threads: a pool of its own ([`crate::threads::run_in_pool`]), or for `None` the
+    /// current rayon pool (rayon's global pool, one per core, unless called inside a pool).
     pub threads: Option<usize>,
     /// Stop early, after at least `min_samples`, once `||std error|| / ||mean|| < tolerance`.
     pub tolerance: Option<f64>,
@@ -86,12 +88,7 @@ impl<M> SmoothGrad<M> {
                 "samples must be at least 1, found 0",
             ));
         }
-        if self.threads == Some(0) {
-            return Err(ExplainError::parameter(
-                "threads",
-                "threads must be at least 1, found 0",
-            ));
-        }
+        threads::check(self.threads)?;
         if let Some(t) = self.tolerance {
             if !(t > 0.0 && t.is_finite()) {
                 return Err(ExplainError::parameter(
@@ -123,17 +120,7 @@ impl<M> SmoothGrad<M> {
         self.validate()?;
         let req = Request::new(model, inputs, targets, operator, self.batch_size)?;
         self.method.validate(&req.input_shape())?;
-        let run = || self.run(model, &req, operator);
-        match self.threads {
-            None => run(),
-            Some(t) => rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .map_err(|e| {
-                    ExplainError::parameter("threads", format!("cannot start {t} threads: {e}"))
-                })?
-                .install(run),
-        }
+        threads::run_in_pool(self.threads, || self.run(model, &req, operator))?
     }
 
     fn run<T: Scalar>(

@@ -1,6 +1,6 @@
 //! [`Targets`]: which class to explain for each input.
 
-use autograd::{Scalar, Tape, Tensor};
+use autograd::{argmax, Scalar, Tape, Tensor};
 
 use crate::error::{ExplainError, Result};
 use crate::model::Model;
@@ -8,7 +8,8 @@ use crate::model::Model;
 /// The classes to explain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Targets {
-    /// The model's predicted class (arg max of the outputs) for each input.
+    /// The model's predicted class (arg max of the outputs, [`predicted`]) for each input; an
+    /// input whose outputs hold a NaN has none, and is refused with [`ExplainError::Targets`].
     Predicted,
     /// One class per input.
     Classes(Vec<usize>),
@@ -34,10 +35,20 @@ impl Targets {
     ) -> Result<Vec<Vec<usize>>> {
         let n = inputs.shape()[0];
         let lists = match self {
-            Targets::Predicted => predicted(model, inputs, k)
-                .into_iter()
-                .map(|c| vec![c])
-                .collect(),
+            Targets::Predicted => {
+                let outputs = outputs(model, inputs);
+                let mut lists = Vec::with_capacity(n);
+                for (input, row) in outputs.data().chunks(k).enumerate() {
+                    let class = argmax(row).expect("K >= 1 outputs");
+                    if row[class].is_nan() {
+                        return Err(ExplainError::Targets(format!(
+                            "cannot predict the class of input {input}: its output {class} is NaN"
+                        )));
+                    }
+                    lists.push(vec![class]);
+                }
+                lists
+            }
             Targets::Classes(c) => c.iter().map(|&c| vec![c]).collect(),
             Targets::Multiple(m) => m.clone(),
         };
@@ -72,23 +83,47 @@ impl Targets {
     }
 }
 
-/// The arg max of the model's outputs for each input (the first maximum on ties).
+/// The arg max of the model's outputs `[N, k]` for each input ([`argmax`]: the first maximum on
+/// ties). A row holding a NaN gives the class of its first NaN, which is no prediction:
+/// [`Targets::Predicted`] refuses such a row with [`ExplainError::Targets`] instead.
+///
+/// # Panics
+/// If `k` is 0.
 pub fn predicted<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>, k: usize) -> Vec<usize> {
-    let tape = Tape::new();
-    let out = model.forward(tape.constant(inputs.clone())).value();
+    let out = outputs(model, inputs);
     out.data()
         .chunks(k)
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .fold((0, T::neg_infinity()), |(bi, bv), (i, &v)| {
-                    if v > bv {
-                        (i, v)
-                    } else {
-                        (bi, bv)
-                    }
-                })
-                .0
-        })
+        .map(|row| argmax(row).expect("a row of k >= 1 outputs"))
         .collect()
+}
+
+/// The model's outputs on `inputs`, computed on a tape of its own.
+fn outputs<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>) -> Tensor<T> {
+    let tape = Tape::new();
+    model.forward(tape.constant(inputs.clone())).value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FnModel;
+    use autograd::Var;
+
+    #[test]
+    fn a_nan_output_leaves_no_predicted_class() {
+        // Outputs [x0, sqrt(x1)]: NaN for a negative x1.
+        let model = FnModel::new(|x: Var<'_, f64>| {
+            Var::concat(&[x.narrow(1, 0, 1), x.narrow(1, 1, 1).sqrt()], 1)
+        });
+        let inputs = Tensor::from_vec(vec![3.0, 4.0, 1.0, 9.0, 0.0, -1.0], &[3, 2]).unwrap();
+        let e = Targets::Predicted.resolve(&model, &inputs, 2).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "targets: cannot predict the class of input 2: its output 1 is NaN"
+        );
+        let first_two = inputs.select_rows(0..2);
+        let lists = Targets::Predicted.resolve(&model, &first_two, 2).unwrap();
+        assert_eq!(lists, vec![vec![0], vec![1]]);
+        assert_eq!(predicted(&model, &inputs, 2), vec![0, 1, 1]);
+    }
 }

@@ -126,12 +126,8 @@ impl<'a, T: Scalar> Request<'a, T> {
         &self.inputs.data()[n * len..(n + 1) * len]
     }
 
-    /// Inputs `start..end` as a batch.
-    pub(crate) fn rows(&self, start: usize, end: usize) -> Tensor<T> {
-        let len = self.input_len();
-        let mut shape = self.inputs.shape().to_vec();
-        shape[0] = end - start;
-        Tensor::from_slice(&self.inputs.data()[start * len..end * len], &shape)
-            .expect("rows of a validated batch")
+    /// The validated inputs `[N, ...]`.
+    pub(crate) fn inputs(&self) -> &Tensor<T> {
+        self.inputs
     }
 }

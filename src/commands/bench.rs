@@ -5,7 +5,6 @@
 
 use std::time::Instant;
 
-use nn::train::select_rows;
 use smoothgrad::{predicted, Gradient, Noise, NoiseLevel, Operator, SmoothGrad, Targets};
 
 use crate::cli::{BenchArgs, Workload};
@@ -37,11 +36,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let xs = w.inputs(args.images, 1);
     let k = 10;
     let targets = predicted(&model, &xs, k);
-    // explain() runs inside this pool (threads: None), built once for all the timed runs.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build()
-        .map_err(|e| CliError::failure(format!("cannot start {} threads: {e}", args.threads)))?;
     let sg = SmoothGrad {
         samples: args.samples,
         noise: Noise {
@@ -52,13 +46,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         ..SmoothGrad::new(Gradient)
     };
     // One image per explanation, cut out before timing.
-    let rows: Vec<_> = (0..args.images).map(|i| select_rows(&xs, &[i])).collect();
+    let rows: Vec<_> = (0..args.images).map(|i| xs.select_rows([i])).collect();
     let explain_one = |i: usize| -> Result<()> {
         let targets = Targets::Classes(vec![targets[i]]);
         sg.explain(&model, &rows[i], &targets, &Operator::Logit)?;
         Ok(())
     };
-    pool.install(|| -> Result<()> {
+    // explain() runs inside this pool (threads: None), built once for all the timed runs.
+    let timed = smoothgrad::threads::run_in_pool(Some(args.threads), || -> Result<()> {
         explain_one(0)?;
         let mut best = f64::INFINITY;
         for _ in 0..3 {
@@ -75,5 +70,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             w.name, args.samples
         );
         Ok(())
-    })
+    });
+    timed.map_err(|e| CliError::failure(e.to_string()))?
 }

@@ -84,16 +84,10 @@ fn predicted_classes(model: &dyn Model, inputs: &Tensor<f32>) -> Vec<usize> {
     predicted(model, inputs, k)
 }
 
-/// Runs `f` on a pool of `threads` workers, or on rayon's global pool (all cores).
+/// Runs `f` on a pool of `threads` workers ([`smoothgrad::threads::run_in_pool`]), or on
+/// rayon's global pool (all cores); a pool that cannot start is a failure (status 1).
 fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    match threads {
-        None => f(),
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .map_err(|e| CliError::failure(format!("cannot start {t} threads: {e}")))?
-            .install(f),
-    }
+    smoothgrad::threads::run_in_pool(threads, f).map_err(|e| CliError::failure(e.to_string()))?
 }
 
 /// Dispatches on the base method, explained alone or smoothed.

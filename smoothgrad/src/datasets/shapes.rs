@@ -9,9 +9,9 @@
 
 use autograd::Tensor;
 use rand::Rng;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+
+use crate::streams::{stream, Domain};
 
 /// The object classes, in label order.
 pub const CLASSES: [&str; 4] = ["circle", "square", "triangle", "cross"];
@@ -98,10 +98,7 @@ impl Shapes {
 
     /// Image `i` as `[1, 3, size, size]`.
     pub fn image(&self, i: usize) -> Tensor<f32> {
-        let s = self.config.size;
-        let len = 3 * s * s;
-        Tensor::from_slice(&self.images.data()[i * len..(i + 1) * len], &[1, 3, s, s])
-            .expect("one image")
+        self.images.select_rows([i])
     }
 }
 
@@ -121,13 +118,15 @@ fn inside(label: usize, px: f64, py: f64, cx: f64, cy: f64, r: f64) -> bool {
     }
 }
 
+/// The third key word of every scene's stream, `(seed, index, 0x5a, 0)`. Meant as a domain tag,
+/// it sits in the sample word of the noise domain, so a scene shares its stream with the noise of
+/// sample 90 of input `index` ([`crate::noise::stream`]); kept, since any other key would change
+/// every generated image.
+const SCENE_TAG: u64 = 0x5a;
+
 /// One scene: pixels (CHW), label, mask.
 fn scene(config: &ShapesConfig, seed: u64, index: usize) -> (Vec<f32>, usize, Vec<bool>) {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&(index as u64).to_le_bytes());
-    key[16] = 0x5a; // a domain tag, so these streams differ from SmoothGrad's noise streams
-    let mut rng = ChaCha8Rng::from_seed(key);
+    let mut rng = stream(seed, index as u64, SCENE_TAG, Domain::Noise);
     let s = config.size;
     let label = rng.gen_range(0..CLASSES.len());
     let r = rng.gen_range(config.radius.0..=config.radius.1);
@@ -179,6 +178,17 @@ fn scene(config: &ShapesConfig, seed: u64, index: usize) -> (Vec<f32>, usize, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scene_streams_keep_their_key() {
+        use rand_chacha::rand_core::SeedableRng;
+        // The bytes of the key scenes have always used: seed 9, image 4, the tag at byte 16.
+        let mut key = [0u8; 32];
+        (key[0], key[8], key[16]) = (9, 4, 0x5a);
+        let mut expected = rand_chacha::ChaCha8Rng::from_seed(key);
+        let draw: u64 = stream(9, 4, SCENE_TAG, Domain::Noise).gen();
+        assert_eq!(draw, expected.gen::<u64>());
+    }
 
     #[test]
     fn images_are_seeded_and_independent_of_length() {

@@ -71,7 +71,7 @@ pub trait Method<T: Scalar = f32>: Sync {
         let mut slots: Vec<Vec<T>> = vec![Vec::with_capacity(inputs.numel()); req.slots()];
         for start in (0..req.n()).step_by(batch_size) {
             let end = (start + batch_size).min(req.n());
-            let x = req.rows(start, end);
+            let x = req.inputs().select_rows(start..end);
             for (j, a) in self
                 .attribute(model, &x, &req.targets()[start..end], operator)
                 .into_iter()

@@ -33,7 +33,8 @@ mod randomization;
 pub mod rank;
 mod sensitivity;
 
-pub use localization::{argmax, energy_in_mask, pointing_game};
+pub use autograd::argmax;
+pub use localization::{energy_in_mask, pointing_game};
 pub use perturbation::{auc, pixel_order, Baseline, Curve, Deletion, Insertion};
 pub use randomization::{
     cascading_randomization, randomization_spearman, randomize_layers, randomize_parameters,
@@ -42,8 +43,6 @@ pub use rank::{pearson, spearman};
 pub use sensitivity::max_sensitivity;
 
 use autograd::Scalar;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 /// Reduces an attribution `[C, H, W]` (flat, row-major) to a saliency map `[H, W]` by summing
 /// absolute values over channels: `m_{hw} = sum_c |a_{chw}|`. This is the convention the metrics
@@ -68,28 +67,9 @@ pub fn reduce_abs_channels<T: Scalar>(attribution: &[T], c: usize, h: usize, w: 
     map
 }
 
-/// A ChaCha8 stream keyed by `(seed, a, b, domain)`: counter-based, so every draw is fixed by the
-/// seed and its coordinates alone, and metrics (`domain` 1, 2, ...) never share a stream with one
-/// another or with SmoothGrad's noise ([`crate::noise::stream`], domain 0).
-fn stream(seed: u64, a: u64, b: u64, domain: u64) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    for (slot, word) in key.chunks_mut(8).zip([seed, a, b, domain]) {
-        slot.copy_from_slice(&word.to_le_bytes());
-    }
-    ChaCha8Rng::from_seed(key)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::Rng;
-
-    #[test]
-    fn metric_streams_differ_from_the_noise_streams() {
-        let noise: u64 = crate::noise::stream(1, 2, 3).gen();
-        assert_eq!(noise, stream(1, 2, 3, 0).gen::<u64>());
-        assert_ne!(noise, stream(1, 2, 3, 1).gen::<u64>());
-    }
 
     #[test]
     fn channels_reduce_by_absolute_sum() {

@@ -16,10 +16,7 @@ use autograd::{Scalar, Tensor};
 use nn::{init, Module, Sequential, StateKind};
 
 use super::rank::spearman;
-use super::stream;
-
-/// The random-stream domain of parameter re-initialisation (see [`super::stream`]).
-const DOMAIN: u64 = 1;
+use crate::streams::{stream, Domain};
 
 /// Re-initialises every parameter of `model` from `seed`, keeping buffers (BatchNorm's running
 /// statistics): the "full" randomization of Adebayo et al. Equivalent to
@@ -68,7 +65,7 @@ pub fn randomize_layers<T: Scalar>(model: &mut Sequential<T>, layers: Range<usiz
             return;
         }
         let k = counters.entry(layer).or_insert(0);
-        let mut rng = stream(seed, layer as u64, *k as u64, DOMAIN);
+        let mut rng = stream(seed, layer as u64, *k as u64, Domain::Randomization);
         *k += 1;
         let fan = if t.rank() >= 2 {
             init::fans(t.shape()).0

@@ -5,10 +5,7 @@
 use autograd::{Scalar, Tensor};
 use rand::Rng;
 
-use super::stream;
-
-/// The random-stream domain of the perturbations (see [`super::stream`]).
-const DOMAIN: u64 = 2;
+use crate::streams::{stream, Domain};
 
 /// The max-sensitivity of an explanation function `E` at `x`, estimated by Monte Carlo:
 ///
@@ -48,7 +45,7 @@ pub fn max_sensitivity<T: Scalar>(
     let norm = l2(reference.data().iter().map(|v| v.to_f64_lossless()));
     let mut worst: f64 = 0.0;
     for j in 0..n_perturbations {
-        let mut rng = stream(seed, 0, j as u64, DOMAIN);
+        let mut rng = stream(seed, 0, j as u64, Domain::Sensitivity);
         let data: Vec<T> = input
             .data()
             .iter()

@@ -58,7 +58,7 @@ fn figure(images: &Tensor, columns: &[Tensor], titles: &[&str], path: PathBuf) -
 /// true classes, and returns the files written.
 pub fn draw_all(trained: &Trained, plan: &Plan, args: &DemoArgs) -> Result<Vec<PathBuf>> {
     let n = plan.figure_images;
-    let images = nn::train::select_rows(&trained.test.images, &(0..n).collect::<Vec<_>>());
+    let images = trained.test.images.select_rows(0..n);
     let targets = &trained.test.labels[..n];
     let model = &trained.model;
     println!("explaining {n} held-out images for the figures");

@@ -65,15 +65,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let plan = Plan::new(args.quick);
     std::fs::create_dir_all(&args.out)
         .map_err(|e| CliError::failure(format!("cannot create {}: {e}", args.out.display())))?;
-    let pool = {
-        let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(t) = args.threads {
-            b = b.num_threads(t);
-        }
-        b.build()
-            .map_err(|e| CliError::failure(format!("cannot start threads: {e}")))?
-    };
-    pool.install(|| {
+    let run = smoothgrad::threads::run_in_pool(args.threads, || {
         let trained = train::train(&plan, args.seed)?;
         let model_path = args.out.join("model.safetensors");
         nn::weights::save(&trained.model, &model_path)?;
@@ -95,5 +87,6 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             100.0 * trained.test_accuracy
         );
         Ok(())
-    })
+    });
+    run.map_err(|e| CliError::failure(e.to_string()))?
 }

@@ -35,7 +35,7 @@ pub struct Scores {
 pub fn evaluate(trained: &Trained, plan: &Plan, seed: u64) -> Result<Vec<(&'static str, Scores)>> {
     let n = plan.metric_images.min(trained.test.len());
     println!("scoring the methods on {n} held-out images with known object masks");
-    let images = nn::train::select_rows(&trained.test.images, &(0..n).collect::<Vec<_>>());
+    let images = trained.test.images.select_rows(0..n);
     let targets = &trained.test.labels[..n];
     let maps = methods::attributions(&trained.model, &images, targets, seed)?;
     let mut random: Sequential = Sequential::from_spec(&trained.model.to_string())?;
