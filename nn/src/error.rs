@@ -147,10 +147,12 @@ impl Error for NnError {
 impl PartialEq for NnError {
     /// Same kind and same message (and for I/O errors the same [`std::io::ErrorKind`]).
     fn eq(&self, other: &Self) -> bool {
-        let io_kind = |e: &Self| match e {
-            #[cfg(feature = "safetensors")]
-            NnError::Io { source, .. } => Some(source.kind()),
-            _ => None,
+        let io_kind = |e: &Self| -> Option<std::io::ErrorKind> {
+            match e {
+                #[cfg(feature = "safetensors")]
+                NnError::Io { source, .. } => Some(source.kind()),
+                _ => None,
+            }
         };
         discriminant(self) == discriminant(other)
             && io_kind(self) == io_kind(other)

@@ -121,7 +121,7 @@ impl<M> SmoothGrad<M> {
             Some(t) => rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
                 .build()
-                .map_err(|e| ExplainError::Parameter(format!("cannot start {t} threads: {e}")))?
+                .map_err(|e| ExplainError::Threads { threads: t, source: e.into() })?
                 .install(run),
         }
     }

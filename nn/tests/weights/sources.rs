@@ -5,9 +5,9 @@
 use std::error::Error;
 use std::io::ErrorKind;
 
+use super::{scratch, small_model};
 use autograd::io::{Access, FileError};
 use nn::{weights, NnError, Sequential};
-use super::{scratch, small_model};
 
 /// `e` and each error below it, top first.
 fn chain<'a>(e: &'a (dyn Error + 'static)) -> Vec<&'a (dyn Error + 'static)> {
@@ -50,7 +50,11 @@ fn a_failed_save_is_an_io_error_with_the_os_error_as_its_source() {
         matches!(&e, NnError::Io { access: Access::Write, path: p, .. } if *p == path),
         "{e:?}"
     );
-    let os = e.source().unwrap().downcast_ref::<std::io::Error>().unwrap();
+    let os = e
+        .source()
+        .unwrap()
+        .downcast_ref::<std::io::Error>()
+        .unwrap();
     assert_eq!(os.kind(), ErrorKind::NotFound);
 }
 
@@ -70,8 +74,10 @@ fn a_corrupt_file_wraps_the_file_error_and_the_parser_error() {
     assert!(matches!(file, FileError::Invalid { .. }), "{file:?}");
     assert_eq!(e.to_string(), format!("weights: {file}"));
     assert!(
-        file.to_string()
-            .starts_with(&format!("\"{}\" is not a valid safetensors file: ", path.display())),
+        file.to_string().starts_with(&format!(
+            "\"{}\" is not a valid safetensors file: ",
+            path.display()
+        )),
         "{file}"
     );
     // The parser's own error is the root cause.
@@ -85,7 +91,9 @@ fn a_file_that_does_not_match_the_model_is_a_root_cause() {
     let e = weights::load_into_bytes(&mut other, &bytes).unwrap_err();
     assert!(matches!(e, NnError::Weights { source: None, .. }), "{e:?}");
     assert!(e.source().is_none());
-    assert!(e.to_string().starts_with("weights: the data does not match the model: "));
+    assert!(e
+        .to_string()
+        .starts_with("weights: the data does not match the model: "));
 }
 
 #[test]
