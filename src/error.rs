@@ -44,6 +44,12 @@ impl From<nn::NnError> for CliError {
     }
 }
 
+impl From<autograd::io::FileError> for CliError {
+    fn from(e: autograd::io::FileError) -> Self {
+        CliError::input(e.to_string())
+    }
+}
+
 impl From<smoothgrad::ExplainError> for CliError {
     fn from(e: smoothgrad::ExplainError) -> Self {
         CliError::input(e.to_string())

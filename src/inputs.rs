@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use autograd::io::{self, FileError, TensorFile};
 use autograd::Tensor;
-use nn::weights::{self, TensorFile};
-use nn::{NnError, Sequential};
+use nn::weights;
+use nn::Sequential;
 use smoothgrad::{ExplainError, Model};
 
 use crate::error::{CliError, Result};
@@ -80,17 +81,15 @@ pub fn extension(path: &Path) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-/// An error about a data file (not a model): the message without nn's "weights: " prefix.
-pub fn data_error(e: NnError) -> CliError {
-    match e {
-        NnError::Weights(m) => CliError::input(m),
-        other => CliError::from(other),
-    }
+/// An error about a data file (not a model): the file layer's message, without nn's "weights: "
+/// prefix.
+pub fn data_error(e: FileError) -> CliError {
+    CliError::input(e.to_string())
 }
 
 /// Reads `input` (any float dtype, converted to f32) and the optional `target` of a file.
 fn load_tensor_file(path: &Path) -> Result<Inputs> {
-    let file = weights::read_file(path).map_err(data_error)?;
+    let file = io::read_file(path).map_err(data_error)?;
     let tensor: Tensor<f32> = file.get(INPUT_TENSOR).map_err(data_error)?;
     let shape = tensor.shape();
     if shape.len() < 2 || shape.contains(&0) {

@@ -28,7 +28,10 @@ fn sample_file() -> Vec<u8> {
         "0.weight",
         &Tensor::<f32>::from_fn(&[2, 1, 3, 3], |i| i as f32 * 0.25 - 2.0),
     )
-    .tensor("0.bias", &Tensor::<f32>::from_vec(vec![0.5, -0.5], &[2]).unwrap())
+    .tensor(
+        "0.bias",
+        &Tensor::<f32>::from_vec(vec![0.5, -0.5], &[2]).unwrap(),
+    )
     .tensor("1.num_batches_tracked", &Tensor::<f32>::scalar(3.0))
     .tensor("std_error", &Tensor::<f64>::full(&[2, 2], 0.125))
     .i64("target", &[1, 0], &[2])
@@ -64,7 +67,10 @@ fn half_floats_and_integers_read_exactly() {
     let data = [0x80, 0x3f, 0x40, 0xc0, 0x00, 0x3c, 0x01, 0x80, 1, 2];
     let file = TensorFile::from_bytes(hand_file(entries, &data)).unwrap();
     assert_eq!(file.get::<f32>("b").unwrap().data(), [1.0, -3.0]);
-    assert_eq!(file.get::<f64>("h").unwrap().data(), [1.0, -(2f64.powi(-24))]);
+    assert_eq!(
+        file.get::<f64>("h").unwrap().data(),
+        [1.0, -(2f64.powi(-24))]
+    );
     assert_eq!(file.get_i64("u").unwrap(), (vec![1, 2], vec![2]));
     assert_eq!(
         file.get::<f32>("u").unwrap_err().to_string(),
@@ -142,7 +148,10 @@ fn a_missing_tensor_lists_the_first_ten_names() {
     }
     let file = TensorFile::from_bytes(w.to_bytes().unwrap()).unwrap();
     let msg = file.shape("x").unwrap_err().to_string();
-    assert!(msg.starts_with("the data has no tensor \"x\" (it has \"t00\", "), "{msg}");
+    assert!(
+        msg.starts_with("the data has no tensor \"x\" (it has \"t00\", "),
+        "{msg}"
+    );
     assert!(msg.ends_with("\"t09\", ...)"), "{msg}");
     let empty = TensorFile::from_bytes(Writer::new().to_bytes().unwrap()).unwrap();
     assert_eq!(

@@ -121,7 +121,10 @@ impl<M> SmoothGrad<M> {
             Some(t) => rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
                 .build()
-                .map_err(|e| ExplainError::Threads { threads: t, source: e.into() })?
+                .map_err(|e| ExplainError::Threads {
+                    threads: t,
+                    source: e.into(),
+                })?
                 .install(run),
         }
     }

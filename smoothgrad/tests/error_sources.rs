@@ -40,7 +40,12 @@ fn small() -> SmoothGrad {
 fn a_wrong_channel_count_keeps_the_layers_error_as_the_source() {
     let inputs = Tensor::<f64>::zeros(&[3, 3, 4, 4]);
     let e = small()
-        .explain(&cnn(), &inputs, &Targets::Classes(vec![0; 3]), &Operator::Logit)
+        .explain(
+            &cnn(),
+            &inputs,
+            &Targets::Classes(vec![0; 3]),
+            &Operator::Logit,
+        )
         .unwrap_err();
     let ExplainError::InputRejected { message, .. } = &e else {
         panic!("expected InputRejected, found {e:?}")

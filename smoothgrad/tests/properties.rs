@@ -1097,7 +1097,10 @@ impl Model<f32> for SyncedCnn {
         })
     }
 
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, Box<dyn std::error::Error + Send + Sync>> {
+    fn output_shape(
+        &self,
+        input: &[usize],
+    ) -> Result<Vec<usize>, Box<dyn std::error::Error + Send + Sync>> {
         Model::output_shape(&self.cnn, input)
     }
 }

@@ -8,9 +8,9 @@
 //! ([`Cut::before_softmax`]): `--operator logit` then explains the logits, as the SmoothGrad paper
 //! recommends, and `probability` / `log-probability` apply softmax once, themselves.
 
+use autograd::io::Writer;
 use autograd::Tensor;
 use clap::ValueEnum;
-use nn::weights::Writer;
 use smoothgrad::{
     Attribution, Cut, Explanation, Gradient, GradientXInput, GuidedBackprop, IntegratedGradients,
     Method, Model, Noise, NoiseLevel, Operator, SmoothGrad, Targets,

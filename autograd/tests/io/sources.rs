@@ -31,12 +31,19 @@ fn a_missing_file_has_the_os_error_as_its_source() {
         panic!("expected an I/O error, found {e:?}")
     };
     assert_eq!((*access, named), (Access::Read, &path));
-    let os = e.source().unwrap().downcast_ref::<std::io::Error>().unwrap();
+    let os = e
+        .source()
+        .unwrap()
+        .downcast_ref::<std::io::Error>()
+        .unwrap();
     assert_eq!(os.kind(), ErrorKind::NotFound);
     assert!(os.source().is_none());
     let messages = chain(&e);
     assert_eq!(messages.len(), 2);
-    assert!(messages[1].starts_with("No such file or directory"), "{messages:?}");
+    assert!(
+        messages[1].starts_with("No such file or directory"),
+        "{messages:?}"
+    );
 }
 
 #[test]
@@ -44,8 +51,21 @@ fn a_failed_write_has_the_os_error_as_its_source() {
     let dir = scratch("sources-write");
     let path = dir.join("no-such-dir").join("x.safetensors");
     let e = Writer::new().write(&path).unwrap_err();
-    assert!(matches!(e, FileError::Io { access: Access::Write, .. }), "{e:?}");
-    let os = e.source().unwrap().downcast_ref::<std::io::Error>().unwrap();
+    assert!(
+        matches!(
+            e,
+            FileError::Io {
+                access: Access::Write,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let os = e
+        .source()
+        .unwrap()
+        .downcast_ref::<std::io::Error>()
+        .unwrap();
     assert_eq!(os.kind(), ErrorKind::NotFound);
 }
 
