@@ -80,7 +80,7 @@ pub enum FileError {
         /// What is wrong with it.
         reason: String,
         /// The tensor error, if building the tensor failed.
-        source: Option<TensorError>,
+        source: Option<Arc<TensorError>>,
     },
     /// A tensor given to a [`Writer`](super::Writer) with fewer or more values than its shape
     /// holds.
@@ -169,7 +169,7 @@ impl Error for FileError {
         match self {
             FileError::Io { source, .. } => Some(&**source),
             FileError::Invalid { source, .. } => source.as_deref().map(|e| e as _),
-            FileError::Tensor { source, .. } => source.as_ref().map(|e| e as _),
+            FileError::Tensor { source, .. } => source.as_deref().map(|e| e as _),
             FileError::Serialize { source } => Some(&**source),
             FileError::NoTensor { .. }
             | FileError::Values { .. }

@@ -193,7 +193,7 @@ impl TensorFile {
             file: self.source.clone(),
             name: name.to_string(),
             reason,
-            source,
+            source: source.map(Arc::new),
         }
     }
 }
