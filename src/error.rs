@@ -63,6 +63,12 @@ impl From<nn::NnError> for CliError {
     }
 }
 
+impl From<autograd::io::FileError> for CliError {
+    fn from(e: autograd::io::FileError) -> Self {
+        CliError::input(e.to_string())
+    }
+}
+
 /// The library's message; a setting's error comes after the option that sets it
 /// (`--samples: samples must be at least 1, found 0`).
 impl From<ExplainError> for CliError {

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use autograd::io::{self, TensorFile};
 use autograd::Tensor;
-use nn::weights::{self, TensorFile};
+use nn::weights;
 use nn::Sequential;
 use smoothgrad::Targets;
 
@@ -71,7 +72,7 @@ pub fn load_inputs(paths: &[PathBuf], normalize: Option<&str>) -> Result<Inputs>
 
 /// Reads `input` (any float dtype, converted to f32) and the optional `target` of a file.
 fn load_tensor_file(path: &Path) -> Result<Inputs> {
-    let file = weights::read_file(path)?;
+    let file = io::read_file(path)?;
     let tensor: Tensor<f32> = file.get(INPUT_TENSOR)?;
     let targets = match tensor.shape().first() {
         Some(&n) => file_targets(&file, n)?,

@@ -6,8 +6,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use autograd::io::{self, Writer};
 use autograd::Tensor;
-use nn::weights::{self, Writer};
+use nn::weights;
 use nn::Sequential;
 
 use common::{run, s, Scratch, SPEC};
@@ -32,9 +33,9 @@ impl Fixtures {
         .unwrap();
         let input = dir.path("input.safetensors");
         let x = Tensor::<f32>::randn_seeded(&[2, 3, 8, 8], 1);
-        weights::write_file(&input, &[("input", &x)], &[]).unwrap();
+        io::write_file(&input, &[("input", &x)], &[]).unwrap();
         let attribution = dir.path("attribution.safetensors");
-        weights::write_file(&attribution, &[("attribution", &x)], &[]).unwrap();
+        io::write_file(&attribution, &[("attribution", &x)], &[]).unwrap();
         Fixtures { dir, model, input }
     }
 

@@ -5,8 +5,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use autograd::io::{self, Dtype, TensorFile, Writer};
 use autograd::Tensor;
-use nn::weights::{self, Dtype, TensorFile, Writer};
+use nn::weights;
 use nn::Sequential;
 use smoothgrad::{
     predicted, Gradient, IntegratedGradients, Method, Noise, NoiseLevel, Operator, SmoothGrad,
@@ -74,7 +75,7 @@ fn gradient_equals_the_library_and_names_its_tensors() {
         s(&out),
     ];
     smoothgrad(&[&args[..], &["--method", "gradient", "--target", "1"]].concat());
-    let file = weights::read_file(&out).unwrap();
+    let file = io::read_file(&out).unwrap();
     let names: Vec<&str> = file.names().collect();
     assert_eq!(names, ["attribution", "target"]);
     assert_eq!(file.dtype("attribution").unwrap(), Dtype::F32);
@@ -127,7 +128,7 @@ fn smoothgrad_family_equals_the_library() {
             "--noise-mode",
             "absolute",
         ]);
-        let file = weights::read_file(&out).unwrap();
+        let file = io::read_file(&out).unwrap();
         let names: Vec<&str> = file.names().collect();
         assert_eq!(names, ["attribution", "std_error", "target"], "{method}");
         assert_eq!(written_targets(&file), targets);
@@ -157,7 +158,7 @@ fn smoothgrad_without_noise_is_the_gradient() {
         "--noise",
         "0",
     ]);
-    let file = weights::read_file(&out).unwrap();
+    let file = io::read_file(&out).unwrap();
     let targets = written_targets(&file);
     assert_eq!(targets, predicted(&net, &x, 3));
     let a = file.get::<f32>("attribution").unwrap();
@@ -188,7 +189,7 @@ fn the_seed_alone_fixes_the_result() {
             "--batch-size",
             batch,
         ]);
-        weights::read_file(&out)
+        io::read_file(&out)
             .unwrap()
             .get::<f32>("attribution")
             .unwrap()
@@ -217,7 +218,7 @@ fn file_targets_override_the_flag() {
         "--target",
         "1",
     ]);
-    let file = weights::read_file(&out).unwrap();
+    let file = io::read_file(&out).unwrap();
     assert_eq!(written_targets(&file), [2, 0]);
     let a = file.get::<f32>("attribution").unwrap();
     assert!(max_diff(&a, &gradient(&net, &x, &[2, 0])) < 1e-6);
@@ -251,7 +252,7 @@ fn integrated_gradients_equals_the_library() {
         .explain(&net, &x, &t, &Operator::Logit, 32)
         .unwrap()
         .values;
-    let a = weights::read_file(&out)
+    let a = io::read_file(&out)
         .unwrap()
         .get::<f32>("attribution")
         .unwrap();
@@ -285,12 +286,7 @@ fn models_ending_in_softmax_are_explained_before_it() {
         ]
         .concat(),
     );
-    let read = |p: &Path| {
-        weights::read_file(p)
-            .unwrap()
-            .get::<f32>("attribution")
-            .unwrap()
-    };
+    let read = |p: &Path| io::read_file(p).unwrap().get::<f32>("attribution").unwrap();
     assert!(max_diff(&read(&logit), &gradient(&net, &x, &[1, 2])) < 1e-6);
     let t = Targets::Classes(vec![1, 2]);
     let want = Gradient
@@ -325,7 +321,7 @@ fn arch_loads_weights_saved_without_a_spec() {
         "--method",
         "gradient",
     ]);
-    let a = weights::read_file(&out)
+    let a = io::read_file(&out)
         .unwrap()
         .get::<f32>("attribution")
         .unwrap();
@@ -372,7 +368,7 @@ fn images_are_batched_and_normalized() {
         "--target",
         "2",
     ]);
-    let a = weights::read_file(&out)
+    let a = io::read_file(&out)
         .unwrap()
         .get::<f32>("attribution")
         .unwrap();

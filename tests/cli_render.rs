@@ -5,8 +5,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use autograd::io::{self, Dtype, Writer};
 use autograd::Tensor;
-use nn::weights::{self, Dtype, Writer};
+use nn::weights;
 use nn::Sequential;
 use viz::{Capping, Normalization, Pipeline, Reduction, Sign};
 
@@ -27,7 +28,7 @@ fn render_map(dir: &Scratch, input: &Path, options: &[&str]) -> Tensor {
     let out = dir.path("out.safetensors");
     let args = ["render", "--attribution", s(input), "--output", s(&out)];
     smoothgrad(&[&args[..], options].concat());
-    let file = weights::read_file(&out).unwrap();
+    let file = io::read_file(&out).unwrap();
     assert_eq!(file.names().collect::<Vec<_>>(), ["map"]);
     assert_eq!(file.dtype("map").unwrap(), Dtype::F32);
     file.get::<f32>("map").unwrap()
@@ -169,7 +170,7 @@ fn explain_then_render_round_trip() {
     weights::save(&model, &m).unwrap();
     let input = dir.path("input.safetensors");
     let x = Tensor::<f32>::randn_seeded(&[2, 3, 8, 8], 5);
-    weights::write_file(&input, &[("input", &x)], &[]).unwrap();
+    io::write_file(&input, &[("input", &x)], &[]).unwrap();
     let a = dir.path("a.safetensors");
     smoothgrad(&[
         "explain",
@@ -182,7 +183,7 @@ fn explain_then_render_round_trip() {
         "--samples",
         "4",
     ]);
-    let attribution = weights::read_file(&a)
+    let attribution = io::read_file(&a)
         .unwrap()
         .get::<f32>("attribution")
         .unwrap();

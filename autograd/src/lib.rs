@@ -34,6 +34,8 @@ mod display;
 mod dot;
 mod error;
 mod grads;
+#[cfg(feature = "safetensors")]
+pub mod io;
 pub mod kernels;
 mod op;
 mod ops;

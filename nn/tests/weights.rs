@@ -1,15 +1,19 @@
 //! safetensors weights: bit-identical round trips, files written by Python's `safetensors`
 //! (`tests/fixtures/make_fixture.py`) against NumPy's logits and input gradients, every error
-//! message, and malformed files (every truncation, random byte flips, huge header fields), which
-//! must give errors and never panic.
+//! message and its source chain, and malformed files (every truncation, random byte flips), which
+//! must give errors and never panic. The file layer on its own is tested in
+//! `autograd/tests/io.rs`.
 
 #[path = "weights/files.rs"]
 mod files;
+#[path = "weights/sources.rs"]
+mod sources;
 
 use std::path::{Path, PathBuf};
 
+use autograd::io::{self, Dtype, TensorFile, Writer};
 use autograd::{Conv2dOptions, Pool2dOptions, Scalar, Tape, Tensor};
-use nn::weights::{self, Dtype, TensorFile, Writer};
+use nn::weights;
 use nn::{BatchNorm2d, Context, Conv2d, Flatten, Linear, MaxPool2d, Module, NnError, ReLU};
 use nn::{Sequential, StateKind};
 use rand::SeedableRng;
@@ -86,7 +90,7 @@ fn fill_special(model: &mut Sequential<f32>) {
 
 fn weights_message(e: NnError) -> String {
     match e {
-        NnError::Weights(m) => m,
+        NnError::Weights { message, .. } => message,
         other => panic!("expected a weights error, found {other:?}"),
     }
 }
@@ -187,7 +191,7 @@ fn assert_close<T: Scalar>(what: &str, got: &Tensor<T>, want: &Tensor<f64>, rtol
 /// Loads a Python-written fixture into a model built from its spec, then checks the logits and
 /// input gradient against NumPy's, in f32 (1e-5 relative) and f64 (1e-10).
 fn check_fixture(spec: &str, file: &str, key: &str) {
-    let expected = weights::read_file(fixture("expected.safetensors")).unwrap();
+    let expected = io::read_file(fixture("expected.safetensors")).unwrap();
     let x = expected.get::<f32>("input").unwrap();
     let want_logits = expected.get::<f64>(&format!("logits_{key}")).unwrap();
     let want_grad = expected.get::<f64>(&format!("grad_{key}")).unwrap();
@@ -207,7 +211,7 @@ fn check_fixture(spec: &str, file: &str, key: &str) {
 
 #[test]
 fn python_f32_fixture_matches_numpy() {
-    let file = weights::read_file(fixture("model_f32.safetensors")).unwrap();
+    let file = io::read_file(fixture("model_f32.safetensors")).unwrap();
     assert_eq!(file.dtype("0.weight").unwrap(), Dtype::F32);
     assert_eq!(file.metadata().keys().collect::<Vec<_>>(), ["format"]);
     check_fixture(SPEC, "model_f32.safetensors", "f32");
@@ -215,21 +219,21 @@ fn python_f32_fixture_matches_numpy() {
 
 #[test]
 fn python_f16_fixture_matches_numpy() {
-    let file = weights::read_file(fixture("model_f16.safetensors")).unwrap();
+    let file = io::read_file(fixture("model_f16.safetensors")).unwrap();
     assert!(file.names().all(|n| file.dtype(n).unwrap() == Dtype::F16));
     check_fixture(SPEC, "model_f16.safetensors", "f16");
 }
 
 #[test]
 fn hand_built_bf16_fixture_matches_numpy() {
-    let file = weights::read_file(fixture("model_bf16.safetensors")).unwrap();
+    let file = io::read_file(fixture("model_bf16.safetensors")).unwrap();
     assert!(file.names().all(|n| file.dtype(n).unwrap() == Dtype::BF16));
     check_fixture(SPEC, "model_bf16.safetensors", "bf16");
 }
 
 #[test]
 fn python_batchnorm_fixture_with_i64_counter_matches_numpy() {
-    let file = weights::read_file(fixture("model_bn_f32.safetensors")).unwrap();
+    let file = io::read_file(fixture("model_bn_f32.safetensors")).unwrap();
     assert_eq!(file.dtype("1.num_batches_tracked").unwrap(), Dtype::I64);
     assert_eq!(
         file.get_i64("1.num_batches_tracked").unwrap(),

@@ -1,14 +1,30 @@
 //! [`ExplainError`]: every way an explanation request can be wrong, with what was expected and what
-//! was found.
+//! was found, and the error it comes from as its [`source`](std::error::Error::source).
 
+use std::error::Error;
 use std::fmt;
+use std::mem::discriminant;
+use std::sync::Arc;
 
 /// Why [`crate::SmoothGrad::explain`] or a base method refused a request. Nothing is computed when
 /// one of these is returned.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Wrapped errors are shared ([`Arc`]) so that `ExplainError` is [`Clone`]. Two errors are equal
+/// when they are of the same kind and say the same thing (a wrapped error has no equality of its
+/// own).
+#[derive(Clone, Debug)]
 pub enum ExplainError {
-    /// The inputs are not a batch `[N, ...]` the model accepts.
+    /// The inputs are not a batch `[N, ...]`, or not one image `[C, H, W]` where one is expected.
     InputShape(String),
+    /// The model rejects the inputs' shape ([`crate::Model::output_shape`]); `source` is its
+    /// reason (an [`nn::NnError`] for a [`nn::Sequential`]). Displayed as `input shape:
+    /// <reason> (inputs [3, 3, 4, 4], checked one at a time)`.
+    InputRejected {
+        /// The model's reason and which inputs were checked.
+        message: String,
+        /// The model's error.
+        source: Arc<dyn Error + Send + Sync>,
+    },
     /// The model's output is not `[N, K]`.
     OutputShape(String),
     /// An input element is NaN or infinite.
@@ -41,12 +57,31 @@ pub enum ExplainError {
     },
     /// The model cannot be explained as it is (for example, it is in training mode).
     Model(String),
+    /// The worker threads asked for could not be started.
+    Threads {
+        /// How many were asked for.
+        threads: usize,
+        /// Rayon's error.
+        source: Arc<rayon::ThreadPoolBuildError>,
+    },
+}
+
+impl ExplainError {
+    /// The model's rejection `source` of the inputs, with `context` (which inputs were checked)
+    /// appended to its message.
+    pub(crate) fn rejected(source: Box<dyn Error + Send + Sync>, context: &str) -> Self {
+        ExplainError::InputRejected {
+            message: format!("{source}{context}"),
+            source: Arc::from(source),
+        }
+    }
 }
 
 impl fmt::Display for ExplainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ExplainError::InputShape(m) => write!(f, "input shape: {m}"),
+            ExplainError::InputRejected { message, .. } => write!(f, "input shape: {message}"),
             ExplainError::OutputShape(m) => write!(f, "model output: {m}"),
             ExplainError::NonFinite { input, element } => write!(
                 f,
@@ -63,6 +98,9 @@ impl fmt::Display for ExplainError {
             ExplainError::Targets(m) => write!(f, "targets: {m}"),
             ExplainError::Parameter { message, .. } => write!(f, "{message}"),
             ExplainError::Model(m) => write!(f, "model: {m}"),
+            ExplainError::Threads { threads, source } => {
+                write!(f, "cannot start {threads} threads: {source}")
+            }
         }
     }
 }
@@ -77,7 +115,22 @@ impl ExplainError {
     }
 }
 
-impl std::error::Error for ExplainError {}
+impl Error for ExplainError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            ExplainError::InputRejected { source, .. } => Some(&**source),
+            ExplainError::Threads { source, .. } => Some(&**source),
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for ExplainError {
+    /// Same kind and same message.
+    fn eq(&self, other: &Self) -> bool {
+        discriminant(self) == discriminant(other) && self.to_string() == other.to_string()
+    }
+}
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = ExplainError> = std::result::Result<T, E>;

@@ -3,6 +3,7 @@
 //! Implemented for [`nn::Sequential`], for a `Sequential` cut before a layer ([`Cut`]: the logits
 //! of a network that ends in softmax), and for closures ([`FnModel`]).
 
+use std::error::Error;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use autograd::{Scalar, Tape, Tensor, Var};
@@ -22,8 +23,10 @@ pub trait Model<T: Scalar = f32>: Sync {
     /// shape mismatch) into an error; models that know their shapes override it.
     ///
     /// # Errors
-    /// A message saying what the model expected and what it was given.
-    fn output_shape(&self, input: &[usize]) -> std::result::Result<Vec<usize>, String> {
+    /// Why the model rejects the shape, saying what it expected and what it was given: any error
+    /// (a `String` converts with `.into()`), kept as the source of the
+    /// [`ExplainError::InputRejected`](crate::ExplainError::InputRejected) it becomes.
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, Box<dyn Error + Send + Sync>> {
         let probe = AssertUnwindSafe(|| {
             let tape = Tape::<T>::new();
             self.forward(tape.constant(Tensor::zeros(input))).shape()
@@ -34,7 +37,7 @@ pub trait Model<T: Scalar = f32>: Sync {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "the model panicked".to_string());
-            format!("the model rejects input of shape {input:?}: {msg}")
+            format!("the model rejects input of shape {input:?}: {msg}").into()
         })
     }
 
@@ -50,8 +53,8 @@ impl<T: Scalar> Model<T> for Sequential<T> {
         Module::forward(self, x, &mut Context::inference(x.tape()))
     }
 
-    fn output_shape(&self, input: &[usize]) -> std::result::Result<Vec<usize>, String> {
-        Module::output_shape(self, input).map_err(|e| e.to_string())
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, Box<dyn Error + Send + Sync>> {
+        Ok(Module::output_shape(self, input)?)
     }
 
     fn is_training(&self) -> bool {
@@ -111,10 +114,8 @@ impl<T: Scalar> Model<T> for Cut<'_, T> {
             .forward_range(x, &mut Context::inference(x.tape()), 0..self.end)
     }
 
-    fn output_shape(&self, input: &[usize]) -> std::result::Result<Vec<usize>, String> {
-        self.model
-            .output_shape_range(input, 0..self.end)
-            .map_err(|e| e.to_string())
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, Box<dyn Error + Send + Sync>> {
+        Ok(self.model.output_shape_range(input, 0..self.end)?)
     }
 
     fn is_training(&self) -> bool {
@@ -150,7 +151,7 @@ impl<T: Scalar, M: Model<T> + ?Sized> Model<T> for &M {
         (**self).forward(x)
     }
 
-    fn output_shape(&self, input: &[usize]) -> std::result::Result<Vec<usize>, String> {
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, Box<dyn Error + Send + Sync>> {
         (**self).output_shape(input)
     }
 

@@ -21,15 +21,17 @@ pub(crate) fn check(threads: Option<usize>) -> Result<()> {
 /// ([`rayon::ThreadPool::install`]).
 ///
 /// # Errors
-/// [`ExplainError::Parameter`] for 0 threads (`threads must be at least 1, found 0`) or if the operating system cannot
-/// start them (`cannot start {threads} threads: ...`).
+/// [`ExplainError::Parameter`] for 0 threads (`threads must be at least 1, found 0`), or
+/// [`ExplainError::Threads`] if the operating system cannot start them (`cannot start {threads}
+/// threads: ...`, rayon's error as the source).
 pub fn pool(threads: usize) -> Result<rayon::ThreadPool> {
     check(Some(threads))?;
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| {
-            ExplainError::parameter("threads", format!("cannot start {threads} threads: {e}"))
+        .map_err(|e| ExplainError::Threads {
+            threads,
+            source: e.into(),
         })
 }
 

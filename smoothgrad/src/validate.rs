@@ -82,7 +82,7 @@ impl<'a, T: Scalar> Request<'a, T> {
         let mut one = shape.to_vec();
         one[0] = 1;
         let out = model.output_shape(&one).map_err(|e| {
-            ExplainError::InputShape(format!("{e} (inputs {shape:?}, checked one at a time)"))
+            ExplainError::rejected(e, &format!(" (inputs {shape:?}, checked one at a time)"))
         })?;
         if out.len() != 2 || out[0] != 1 || out[1] == 0 {
             return Err(ExplainError::OutputShape(format!(

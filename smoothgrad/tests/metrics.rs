@@ -301,7 +301,7 @@ fn curve_requests_are_validated() {
     let wrong = Tensor::<f64>::zeros(&[1, 1, H, W]);
     assert!(matches!(
         d.curve(&model, &wrong, &map, 0),
-        Err(ExplainError::InputShape(_))
+        Err(ExplainError::InputRejected { .. })
     ));
 }
 

@@ -9,8 +9,8 @@
 //! ([`Cut::before_softmax`]): `--operator logit` then explains the logits, as the SmoothGrad paper
 //! recommends, and `probability` / `log-probability` apply softmax once, themselves.
 
+use autograd::io::Writer;
 use autograd::Tensor;
-use nn::weights::Writer;
 use smoothgrad::{
     predicted, Attribution, Cut, ExplainError, Gradient, GradientXInput, GuidedBackprop, Method,
     Model, SmoothGrad, Targets,
@@ -64,9 +64,9 @@ fn in_context(e: ExplainError, inputs: &Inputs, origin: &str) -> CliError {
         ExplainError::TargetOutOfRange { .. } | ExplainError::Targets(_) => {
             CliError::input(format!("{origin}: {e}"))
         }
-        ExplainError::InputShape(_) | ExplainError::NonFinite { .. } => {
-            CliError::input(format!("{}: {e}", inputs.source))
-        }
+        ExplainError::InputShape(_)
+        | ExplainError::InputRejected { .. }
+        | ExplainError::NonFinite { .. } => CliError::input(format!("{}: {e}", inputs.source)),
         other => other.into(),
     }
 }

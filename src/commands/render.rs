@@ -1,7 +1,7 @@
 //! `render`: attributions to processed maps (`.safetensors`, `map` f32 `[N, H, W]`, exactly the
 //! pipeline's output) or to pictures (`.png`), with the options shared with `explain`.
 
-use nn::weights::{self, Writer};
+use autograd::io::{self, Writer};
 
 use crate::cli::RenderArgs;
 use crate::error::{CliError, Result};
@@ -41,7 +41,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
 
 /// The `attribution` tensor as f32 with shape `[N, C, H, W]` (`[N, H, W]` read as `C = 1`).
 fn read_attribution(args: &RenderArgs) -> Result<(Vec<f32>, [usize; 4])> {
-    let file = weights::read_file(&args.attribution)?;
+    let file = io::read_file(&args.attribution)?;
     let tensor = file.get::<f32>(ATTRIBUTION)?;
     let shape = match *tensor.shape() {
         [n, c, h, w] => [n, c, h, w],

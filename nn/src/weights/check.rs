@@ -2,11 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use autograd::io::{Dtype, TensorFile, FLOAT_DTYPES};
 use autograd::{Scalar, Tensor};
-use safetensors::Dtype;
 
-use super::convert::{decode_float, decode_int, FLOAT_DTYPES};
-use super::file::TensorFile;
 use crate::error::{NnError, Result};
 use crate::module::Module;
 use crate::sequential::Sequential;
@@ -27,16 +25,15 @@ pub(crate) fn stage<T: Scalar>(model: &Sequential<T>, file: &TensorFile) -> Resu
     let mut staged = HashMap::new();
     model.visit_state(&mut |name, _, current| {
         expected.insert(name.to_string());
-        match file.raw(name) {
-            None => missing.push(format!("{name:?}")),
-            Some((dtype, shape, bytes)) => {
-                match convert(name, current.shape(), dtype, shape, bytes) {
-                    Ok(t) => {
-                        staged.insert(name.to_string(), t);
-                    }
-                    Err(mut p) => problems.append(&mut p),
-                }
+        if !file.contains(name) {
+            missing.push(format!("{name:?}"));
+            return;
+        }
+        match convert(file, name, current.shape()) {
+            Ok(t) => {
+                staged.insert(name.to_string(), t);
             }
+            Err(mut p) => problems.append(&mut p),
         }
     });
     let unexpected: Vec<String> = file
@@ -53,7 +50,7 @@ pub(crate) fn stage<T: Scalar>(model: &Sequential<T>, file: &TensorFile) -> Resu
     if problems.is_empty() {
         Ok(staged)
     } else {
-        Err(NnError::Weights(format!(
+        Err(NnError::weights(format!(
             "{} does not match the model: {}",
             file.source(),
             problems.join("; ")
@@ -75,15 +72,16 @@ fn is_counter(name: &str) -> bool {
     name.rsplit('.').next() == Some("num_batches_tracked")
 }
 
-/// One stored tensor as the model's `T`, if its shape is `expected` and its dtype is a float
-/// type (or, for a `num_batches_tracked` counter, I64 or I32).
+/// Stored tensor `name` (present in `file`) as the model's `T`, if its shape is `expected` and
+/// its dtype is a float type (or, for a `num_batches_tracked` counter, I64 or I32).
 fn convert<T: Scalar>(
+    file: &TensorFile,
     name: &str,
     expected: &[usize],
-    dtype: Dtype,
-    shape: &[usize],
-    bytes: &[u8],
 ) -> Result<Tensor<T>, Vec<String>> {
+    let present = |e| vec![format!("tensor {name:?}: {e}")];
+    let dtype = file.dtype(name).map_err(present)?;
+    let shape = file.shape(name).map_err(present)?;
     let mut problems = Vec::new();
     if shape != expected {
         problems.push(format!(
@@ -91,11 +89,11 @@ fn convert<T: Scalar>(
         ));
     }
     let counter = is_counter(name);
-    let values = decode_float::<T>(dtype, bytes).or_else(|| {
+    let values = file.get::<T>(name).ok().or_else(|| {
         let int = matches!(dtype, Dtype::I64 | Dtype::I32) && counter;
-        int.then(|| decode_int(dtype, bytes).ok())
-            .flatten()
-            .map(|v| v.into_iter().map(|x| T::from_f64_lossy(x as f64)).collect())
+        let (v, shape) = int.then(|| file.get_i64(name).ok()).flatten()?;
+        let v = v.into_iter().map(|x| T::from_f64_lossy(x as f64)).collect();
+        Tensor::from_vec(v, &shape).ok()
     });
     if values.is_none() {
         let allowed = if counter {
@@ -108,9 +106,8 @@ fn convert<T: Scalar>(
         ));
     }
     match values {
-        Some(v) if problems.is_empty() => {
-            Tensor::from_vec(v, expected).map_err(|e| vec![format!("tensor {name:?}: {e}")])
-        }
+        // The shape is `expected`: no problem was found.
+        Some(t) if problems.is_empty() => Ok(t),
         _ => Err(problems),
     }
 }
@@ -127,28 +124,44 @@ mod tests {
         assert!(!is_counter("1.num_batches_tracked_x"));
     }
 
+    /// A file holding one tensor `name` of `dtype` and `shape` with `bytes`, built by hand.
+    fn one(name: &str, dtype: &str, shape: &[usize], bytes: &[u8]) -> TensorFile {
+        let header = format!(
+            r#"{{"{name}":{{"dtype":"{dtype}","shape":{shape:?},"data_offsets":[0,{}]}}}}"#,
+            bytes.len()
+        );
+        let mut file = (header.len() as u64).to_le_bytes().to_vec();
+        file.extend_from_slice(header.as_bytes());
+        file.extend_from_slice(bytes);
+        TensorFile::from_bytes(file).unwrap()
+    }
+
     #[test]
     fn convert_reports_shape_and_dtype_together() {
-        let err = convert::<f32>("3.bias", &[2], Dtype::U8, &[3], &[1, 2, 3]).unwrap_err();
+        let err = convert::<f32>(&one("3.bias", "U8", &[3], &[1, 2, 3]), "3.bias", &[2]);
         assert_eq!(
-            err,
+            err.unwrap_err(),
             [
                 "tensor \"3.bias\": expected shape [2], found [3]",
                 "tensor \"3.bias\": dtype U8 is not supported (expected F32, F64, F16 or BF16)",
             ]
         );
         let i64s = 7i64.to_le_bytes();
-        let err = convert::<f32>("1.running_mean", &[], Dtype::I64, &[], &i64s).unwrap_err();
+        let mean = one("1.running_mean", "I64", &[], &i64s);
+        let err = convert::<f32>(&mean, "1.running_mean", &[]).unwrap_err();
         assert_eq!(
             err,
             ["tensor \"1.running_mean\": dtype I64 is not supported (expected F32, F64, F16 or BF16)"]
         );
-        let t = convert::<f32>("1.num_batches_tracked", &[], Dtype::I64, &[], &i64s).unwrap();
+        let counter = one("1.num_batches_tracked", "I64", &[], &i64s);
+        let t = convert::<f32>(&counter, "1.num_batches_tracked", &[]).unwrap();
         assert_eq!(t.item(), 7.0);
         let i32s = 9i32.to_le_bytes();
-        let t = convert::<f64>("num_batches_tracked", &[], Dtype::I32, &[], &i32s).unwrap();
+        let counter = one("num_batches_tracked", "I32", &[], &i32s);
+        let t = convert::<f64>(&counter, "num_batches_tracked", &[]).unwrap();
         assert_eq!(t.item(), 9.0);
-        let err = convert::<f64>("1.num_batches_tracked", &[], Dtype::U8, &[], &[1]).unwrap_err();
+        let counter = one("1.num_batches_tracked", "U8", &[], &[1]);
+        let err = convert::<f64>(&counter, "1.num_batches_tracked", &[]).unwrap_err();
         assert_eq!(
             err,
             [

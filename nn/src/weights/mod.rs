@@ -17,15 +17,18 @@
 //! ```
 //!
 //! Stored F32, F64, F16 and BF16 tensors are converted to the model's type (F16 and BF16 exactly,
-//! see [`f16_to_f32`] and [`bf16_to_f32`]; F64 into an `f32` model rounds to nearest), and
-//! BatchNorm's `num_batches_tracked` may also be I64 or I32, as PyTorch stores it. A truncated or
-//! corrupt file is an error, never a panic, and no allocation is sized from an unchecked header.
+//! see [`autograd::io::f16_to_f32`] and [`autograd::io::bf16_to_f32`]; F64 into an `f32` model
+//! rounds to nearest), and BatchNorm's `num_batches_tracked` may also be I64 or I32, as PyTorch
+//! stores it. A truncated or corrupt file is an error, never a panic, and a save goes to a
+//! temporary file renamed into place, so a failure leaves no partial file.
 //!
-//! [`read_file`], [`TensorFile`], [`Writer`] and [`write_file`] read and write any tensors (model
-//! inputs, class labels, attributions), and every write goes to a temporary file renamed into
-//! place, so a failure leaves no partial file.
+//! Reading and writing the files themselves, for any tensors (model inputs, class labels,
+//! attributions), is [`autograd::io`]'s: [`read_file`], [`TensorFile`], [`Writer`]. This module
+//! only matches a model's state to a file. Its errors are [`NnError::Weights`] and
+//! [`NnError::Io`], with the [`FileError`] or [`std::io::Error`] they come from as their source.
 //!
 //! ```
+//! use autograd::io::{Dtype, TensorFile};
 //! use autograd::Tensor;
 //! use nn::{weights, Linear, ReLU, Sequential};
 //!
@@ -39,25 +42,19 @@
 //! weights::load_into_bytes(&mut other, &bytes).unwrap();
 //! assert_eq!(other.state_dict()[0].2, model.state_dict()[0].2);
 //!
-//! let file = weights::TensorFile::from_bytes(bytes).unwrap();
+//! let file = TensorFile::from_bytes(bytes).unwrap();
 //! assert_eq!(file.metadata()["arch"], "linear(2,2,bias=False), relu");
-//! assert_eq!(file.dtype("0.weight").unwrap(), weights::Dtype::F32);
+//! assert_eq!(file.dtype("0.weight").unwrap(), Dtype::F32);
 //! ```
+//!
+//! [`FileError`]: autograd::io::FileError
 
 mod check;
-mod convert;
-mod file;
-mod writer;
 
 use std::path::Path;
 
+use autograd::io::{read_file, TensorFile, Writer};
 use autograd::Scalar;
-
-pub use convert::{bf16_to_f32, f16_to_f32};
-pub use file::{read_file, TensorFile};
-/// The stored element types of the safetensors format (`F32`, `BF16`, `I64`, ...).
-pub use safetensors::Dtype;
-pub use writer::{write_file, Writer};
 
 use crate::error::{NnError, Result};
 use crate::module::Module;
@@ -74,13 +71,18 @@ pub const ARCH_KEY: &str = "arch";
 /// [`NnError::Weights`] if two tensors share a name (a layer bug; cannot happen with this crate's
 /// layers).
 pub fn to_bytes<T: Scalar>(model: &Sequential<T>) -> Result<Vec<u8>> {
+    Ok(writer(model).to_bytes()?)
+}
+
+/// The model's state and metadata, ready to write.
+fn writer<T: Scalar>(model: &Sequential<T>) -> Writer {
     let mut w = Writer::new();
     model.visit_state(&mut |name, _, t| {
         w.tensor(name, t);
     });
     w.metadata(ARCH_KEY, &model.to_string())
         .metadata("format", "pt");
-    w.to_bytes()
+    w
 }
 
 /// Saves the model to `path` as [`to_bytes`] lays it out, atomically: written to a temporary
@@ -89,16 +91,16 @@ pub fn to_bytes<T: Scalar>(model: &Sequential<T>) -> Result<Vec<u8>> {
 /// # Errors
 /// [`NnError::Io`] naming the path if it cannot be written.
 pub fn save<T: Scalar>(model: &Sequential<T>, path: impl AsRef<Path>) -> Result<()> {
-    writer::write_atomic(path.as_ref(), &to_bytes(model)?)
+    Ok(writer(model).write(path)?)
 }
 
-/// Loads the weights in `path` into `model`, all or nothing (see [`TensorFile::load_into`]).
+/// Loads the weights in `path` into `model`, all or nothing (see [`load_file_into`]).
 ///
 /// # Errors
 /// [`NnError::Io`] if the file cannot be read; [`NnError::Weights`] if it is not a valid
 /// safetensors file or does not match the model (every problem listed, by tensor name).
 pub fn load_into<T: Scalar>(model: &mut Sequential<T>, path: impl AsRef<Path>) -> Result<()> {
-    read_file(path)?.load_into(model)
+    load_file_into(model, &read_file(path)?)
 }
 
 /// [`load_into`] from the bytes of a safetensors file.
@@ -106,17 +108,17 @@ pub fn load_into<T: Scalar>(model: &mut Sequential<T>, path: impl AsRef<Path>) -
 /// # Errors
 /// As [`load_into`], but for I/O.
 pub fn load_into_bytes<T: Scalar>(model: &mut Sequential<T>, bytes: &[u8]) -> Result<()> {
-    TensorFile::from_bytes(bytes.to_vec())?.load_into(model)
+    load_file_into(model, &TensorFile::from_bytes(bytes.to_vec())?)
 }
 
 /// Builds the model a file saved by [`save`] describes, from its `arch` metadata, and loads its
-/// weights (see [`TensorFile::to_model`]).
+/// weights (see [`model_from_file`]).
 ///
 /// # Errors
 /// [`NnError::Io`] if the file cannot be read; [`NnError::Weights`] if it is not a valid
 /// safetensors file, has no (or an invalid) `arch` metadata, or its tensors do not match it.
 pub fn load<T: Scalar>(path: impl AsRef<Path>) -> Result<Sequential<T>> {
-    read_file(path)?.to_model()
+    model_from_file(&read_file(path)?)
 }
 
 /// [`load`] from the bytes of a safetensors file.
@@ -124,53 +126,51 @@ pub fn load<T: Scalar>(path: impl AsRef<Path>) -> Result<Sequential<T>> {
 /// # Errors
 /// As [`load`], but for I/O.
 pub fn load_bytes<T: Scalar>(bytes: &[u8]) -> Result<Sequential<T>> {
-    TensorFile::from_bytes(bytes.to_vec())?.to_model()
+    model_from_file(&TensorFile::from_bytes(bytes.to_vec())?)
 }
 
-impl TensorFile {
-    /// Replaces every parameter and buffer of `model` by the tensor of the same name, after
-    /// checking them all: every name the model holds is present, no other name is, every shape
-    /// is equal, and every dtype is F32, F64, F16 or BF16 (or, for `num_batches_tracked`, also I64
-    /// or I32). If anything is wrong the model is unchanged.
-    ///
-    /// # Errors
-    /// One [`NnError::Weights`] naming every problem: `tensor "0.weight": expected shape [16, 1,
-    /// 3, 3], found [16, 3, 3, 3]`, `tensor "3.bias": dtype U8 is not supported (expected F32,
-    /// F64, F16 or BF16)`, `missing tensors: "2.weight", "2.bias"`, `unexpected tensors:
-    /// "9.weight"` (sorted), separated by `; `.
-    pub fn load_into<T: Scalar>(&self, model: &mut Sequential<T>) -> Result<()> {
-        let staged = check::stage(model, self)?;
-        check::apply(model, staged);
-        Ok(())
-    }
+/// Replaces every parameter and buffer of `model` by the tensor of the same name in `file`, after
+/// checking them all: every name the model holds is present, no other name is, every shape is
+/// equal, and every dtype is F32, F64, F16 or BF16 (or, for `num_batches_tracked`, also I64 or
+/// I32). If anything is wrong the model is unchanged.
+///
+/// # Errors
+/// One [`NnError::Weights`] naming every problem: `tensor "0.weight": expected shape [16, 1, 3,
+/// 3], found [16, 3, 3, 3]`, `tensor "3.bias": dtype U8 is not supported (expected F32, F64, F16
+/// or BF16)`, `missing tensors: "2.weight", "2.bias"`, `unexpected tensors: "9.weight"` (sorted),
+/// separated by `; `.
+pub fn load_file_into<T: Scalar>(model: &mut Sequential<T>, file: &TensorFile) -> Result<()> {
+    let staged = check::stage(model, file)?;
+    check::apply(model, staged);
+    Ok(())
+}
 
-    /// Builds `Sequential::from_spec(arch)` from the `arch` metadata and loads the weights into
-    /// it ([`TensorFile::load_into`]).
-    ///
-    /// # Errors
-    /// [`NnError::Weights`] if there is no `arch` metadata (files saved by PyTorch have none:
-    /// build the model from its spec and use [`load_into`]), if it is not a valid spec, or if the
-    /// tensors do not match it.
-    pub fn to_model<T: Scalar>(&self) -> Result<Sequential<T>> {
-        let arch = self.metadata().get(ARCH_KEY).ok_or_else(|| {
-            NnError::Weights(format!(
-                "{} has no \"arch\" metadata, so the model it holds is unknown (files saved by \
-                 PyTorch have none): build the model with Sequential::from_spec and load the \
-                 weights with weights::load_into",
-                self.source()
-            ))
-        })?;
-        let mut model = Sequential::from_spec(arch).map_err(|e| match e {
-            NnError::Spec {
-                position, message, ..
-            } => NnError::Weights(format!(
-                "{}: the \"arch\" metadata {arch:?} is not a valid model spec: {message} (at \
-                 position {position})",
-                self.source()
-            )),
-            other => other,
-        })?;
-        self.load_into(&mut model)?;
-        Ok(model)
-    }
+/// Builds `Sequential::from_spec(arch)` from the `arch` metadata of `file` and loads the weights
+/// into it ([`load_file_into`]).
+///
+/// # Errors
+/// [`NnError::Weights`] if there is no `arch` metadata (files saved by PyTorch have none: build
+/// the model from its spec and use [`load_into`]), if it is not a valid spec, or if the tensors do
+/// not match it.
+pub fn model_from_file<T: Scalar>(file: &TensorFile) -> Result<Sequential<T>> {
+    let arch = file.metadata().get(ARCH_KEY).ok_or_else(|| {
+        NnError::weights(format!(
+            "{} has no \"arch\" metadata, so the model it holds is unknown (files saved by \
+             PyTorch have none): build the model with Sequential::from_spec and load the \
+             weights with weights::load_into",
+            file.source()
+        ))
+    })?;
+    let mut model = Sequential::from_spec(arch).map_err(|e| match e {
+        NnError::Spec {
+            position, message, ..
+        } => NnError::weights(format!(
+            "{}: the \"arch\" metadata {arch:?} is not a valid model spec: {message} (at \
+             position {position})",
+            file.source()
+        )),
+        other => other,
+    })?;
+    load_file_into(&mut model, file)?;
+    Ok(model)
 }

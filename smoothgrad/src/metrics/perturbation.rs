@@ -387,7 +387,7 @@ impl<T: Scalar> Settings<'_, T> {
         }
         let out = model
             .output_shape(&[1, c, h, w])
-            .map_err(ExplainError::InputShape)?;
+            .map_err(|e| ExplainError::rejected(e, ""))?;
         match out[..] {
             [1, k] if target < k => Ok([c, h, w]),
             [1, k] => Err(ExplainError::TargetOutOfRange {

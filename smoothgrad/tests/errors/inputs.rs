@@ -12,8 +12,8 @@ fn wrong_channel_count_for_a_conv() {
         &Targets::Classes(vec![0; 3]),
         true,
     );
-    let ExplainError::InputShape(_) = &e else {
-        panic!("expected InputShape, got {e:?}")
+    let ExplainError::InputRejected { .. } = &e else {
+        panic!("expected InputRejected, got {e:?}")
     };
     let text = e.to_string();
     // The layer's own wording belongs to nn; pin the engine's framing and the facts.
@@ -54,7 +54,7 @@ fn input_of_the_wrong_rank_for_a_conv() {
         &Targets::Classes(vec![0, 1]),
         true,
     );
-    assert!(matches!(e, ExplainError::InputShape(_)), "{e:?}");
+    assert!(matches!(e, ExplainError::InputRejected { .. }), "{e:?}");
     let text = e.to_string();
     assert!(
         text.starts_with("input shape: layer 0 (conv2d(2,3,3,padding=1)): "),

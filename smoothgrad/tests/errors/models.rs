@@ -16,8 +16,8 @@ fn a_closure_model_that_panics_on_a_shape_is_an_error() {
         &Targets::Classes(vec![0, 0]),
         true,
     );
-    let ExplainError::InputShape(m) = &e else {
-        panic!("expected InputShape, got {e:?}")
+    let ExplainError::InputRejected { message: m, .. } = &e else {
+        panic!("expected InputRejected, got {e:?}")
     };
     assert!(
         m.starts_with("the model rejects input of shape [1, 5]: "),

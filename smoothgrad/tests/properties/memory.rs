@@ -179,7 +179,10 @@ impl Model<f32> for SyncedCnn {
         })
     }
 
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+    fn output_shape(
+        &self,
+        input: &[usize],
+    ) -> Result<Vec<usize>, Box<dyn std::error::Error + Send + Sync>> {
         Model::output_shape(&self.cnn, input)
     }
 }

@@ -8,20 +8,24 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use autograd::{Scalar, Tensor};
+use std::sync::Arc;
+
 use safetensors::tensor::View;
 use safetensors::Dtype;
 
 use super::convert::{encode, encode_i64};
-use super::file::{io_error, quoted};
-use crate::error::{NnError, Result};
+use super::error::{Access, FileError};
+use crate::{Scalar, Tensor};
+
+/// Shorthand for results of this module.
+type Result<T, E = FileError> = std::result::Result<T, E>;
 
 /// A safetensors file being assembled: tensors (float or `i64`) and string metadata, written
 /// all at once by [`Writer::to_bytes`] or atomically by [`Writer::write`].
 ///
 /// ```
 /// use autograd::Tensor;
-/// use nn::weights::{TensorFile, Writer};
+/// use autograd::io::{TensorFile, Writer};
 ///
 /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[1, 2]).unwrap();
 /// let mut w = Writer::new();
@@ -87,13 +91,14 @@ impl Writer {
     /// Adds an `i64` tensor (stored as I64), such as class labels.
     ///
     /// # Errors
-    /// [`NnError::Weights`] if `values.len()` is not the product of `shape`.
+    /// [`FileError::Values`] if `values.len()` is not the product of `shape`.
     pub fn i64(&mut self, name: &str, values: &[i64], shape: &[usize]) -> Result<&mut Self> {
         if shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) != Some(values.len()) {
-            return Err(NnError::Weights(format!(
-                "tensor {name:?}: shape {shape:?} does not hold {} values",
-                values.len()
-            )));
+            return Err(FileError::Values {
+                name: name.to_string(),
+                shape: shape.to_vec(),
+                len: values.len(),
+            });
         }
         let stored = Stored {
             dtype: Dtype::I64,
@@ -113,27 +118,27 @@ impl Writer {
     /// The file's bytes.
     ///
     /// # Errors
-    /// [`NnError::Weights`] if two tensors share a name.
+    /// [`FileError::DuplicateName`] if two tensors share a name.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut names: Vec<&str> = self.tensors.iter().map(|(n, _)| n.as_str()).collect();
         names.sort_unstable();
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-            return Err(NnError::Weights(format!(
-                "tensor name {:?} is used twice",
-                w[0]
-            )));
+            return Err(FileError::DuplicateName {
+                name: w[0].to_string(),
+            });
         }
         let metadata = (!self.metadata.is_empty()).then(|| self.metadata.clone());
         let views = self.tensors.iter().map(|(n, s)| (n.as_str(), s));
-        safetensors::serialize(views, &metadata)
-            .map_err(|e| NnError::Weights(format!("cannot serialize tensors: {e}")))
+        safetensors::serialize(views, &metadata).map_err(|e| FileError::Serialize {
+            source: Arc::new(e),
+        })
     }
 
     /// Writes the file atomically: to a temporary file in the same directory, flushed to disk,
     /// then renamed over `path`, so a failure leaves no partial file.
     ///
     /// # Errors
-    /// As [`Writer::to_bytes`], and [`NnError::Io`] naming the path if it cannot be written.
+    /// As [`Writer::to_bytes`], and [`FileError::Io`] naming the path if it cannot be written.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         write_atomic(path.as_ref(), &self.to_bytes()?)
     }
@@ -143,8 +148,8 @@ impl Writer {
 /// tensors, F64 for `f64`. A shorthand for [`Writer`].
 ///
 /// # Errors
-/// [`NnError::Weights`] if two tensors share a name; [`NnError::Io`] naming the path if it cannot
-/// be written (and then no file, partial or whole, is left at `path`).
+/// [`FileError::DuplicateName`] if two tensors share a name; [`FileError::Io`] naming the path if
+/// it cannot be written (and then no file, partial or whole, is left at `path`).
 pub fn write_file<T: Scalar>(
     path: impl AsRef<Path>,
     tensors: &[(&str, &Tensor<T>)],
@@ -165,13 +170,17 @@ pub fn write_file<T: Scalar>(
 /// never a partial write. On failure the temporary file is removed.
 ///
 /// # Errors
-/// [`NnError::Io`]: `cannot write "path": <reason>`.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// [`FileError::Io`]: `cannot write "path": <reason>` (`not a file name` for a path such as `..`,
+/// as an [`InvalidInput`](std::io::ErrorKind::InvalidInput) error).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let fail = |e: &std::io::Error| io_error("write", path, e);
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| NnError::Io(format!("cannot write {}: not a file name", quoted(path))))?;
+    let fail = |e| FileError::io(Access::Write, path, e);
+    let file_name = path.file_name().ok_or_else(|| {
+        fail(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a file name",
+        ))
+    })?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -193,6 +202,6 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|()| fs::rename(&tmp, path));
     result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        fail(&e)
+        fail(e)
     })
 }

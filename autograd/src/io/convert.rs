@@ -13,8 +13,9 @@
 
 use std::any::Any;
 
-use autograd::{Scalar, Tensor};
 use safetensors::Dtype;
+
+use crate::{Scalar, Tensor};
 
 /// Widens an IEEE 754 half-precision value, given as its 16 bits, to the `f32` of equal value.
 ///
@@ -46,8 +47,9 @@ pub fn bf16_to_f32(bits: u16) -> f32 {
     f32::from_bits(u32::from(bits) << 16)
 }
 
-/// The float dtypes a tensor can be read from.
-pub(crate) const FLOAT_DTYPES: &str = "F32, F64, F16 or BF16";
+/// The float dtypes [`TensorFile::get`](super::TensorFile::get) reads, as error messages list
+/// them.
+pub const FLOAT_DTYPES: &str = "F32, F64, F16 or BF16";
 
 /// The integer dtypes [`decode_int`] reads.
 pub(crate) const INT_DTYPES: &str = "I64, I32, I16, I8, U64, U32, U16 or U8";

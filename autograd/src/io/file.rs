@@ -1,17 +1,22 @@
-//! Reading safetensors files of any tensors: [`TensorFile`], [`read_file`], and the I/O error
-//! messages the rest of the module shares.
+//! Reading safetensors files of any tensors: [`TensorFile`] and [`read_file`], hardened against
+//! corrupt files (no panic, no allocation sized from an unchecked header).
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::ops::Range;
 use std::path::Path;
 
-use autograd::{Scalar, Tensor};
+use std::sync::Arc;
+
 use safetensors::tensor::SafeTensorError;
 use safetensors::{Dtype, SafeTensors};
 
 use super::convert::{decode_float, decode_int, FLOAT_DTYPES};
-use crate::error::{NnError, Result};
+use super::error::{quoted, Access, FileError};
+use crate::{Scalar, Tensor};
+
+/// Shorthand for results of this module.
+type Result<T, E = FileError> = std::result::Result<T, E>;
 
 /// Where a tensor of a [`TensorFile`] lies: dtype, shape and byte range in the file.
 #[derive(Clone, Debug)]
@@ -37,12 +42,12 @@ pub struct TensorFile {
 /// Reads and parses a safetensors file.
 ///
 /// # Errors
-/// [`NnError::Io`] (`cannot read "x.safetensors": No such file or directory`) if the file cannot
-/// be read; [`NnError::Weights`] (`"x.safetensors" is not a valid safetensors file: ...`) if it is
-/// malformed.
+/// [`FileError::Io`] (`cannot read "x.safetensors": No such file or directory`) if the file
+/// cannot be read; [`FileError::Invalid`] (`"x.safetensors" is not a valid safetensors file:
+/// ...`) if it is malformed.
 pub fn read_file(path: impl AsRef<Path>) -> Result<TensorFile> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|e| io_error("read", path, &e))?;
+    let bytes = fs::read(path).map_err(|e| FileError::io(Access::Read, path, e))?;
     TensorFile::parse(bytes, quoted(path))
 }
 
@@ -50,19 +55,23 @@ impl TensorFile {
     /// Parses a safetensors file held in memory (see [`read_file`]).
     ///
     /// # Errors
-    /// [`NnError::Weights`] (`the data is not a valid safetensors file: ...`) if it is malformed.
+    /// [`FileError::Invalid`] (`the data is not a valid safetensors file: ...`) if it is malformed.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
         Self::parse(bytes, "the data".to_string())
     }
 
     /// Parses `bytes`, naming them `source` in error messages.
-    pub(crate) fn parse(bytes: Vec<u8>, source: String) -> Result<Self> {
-        let invalid = |why: String| {
-            NnError::Weights(format!("{source} is not a valid safetensors file: {why}"))
+    fn parse(bytes: Vec<u8>, source: String) -> Result<Self> {
+        let invalid = |reason: String, cause: Option<SafeTensorError>| FileError::Invalid {
+            file: source.clone(),
+            reason,
+            source: cause.map(Arc::new),
         };
-        let header_len = check_header_length(&bytes).map_err(invalid)?;
-        check_header_numbers(&bytes[8..8 + header_len], bytes.len()).map_err(invalid)?;
-        let (n, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| invalid(describe(&e)))?;
+        let header_len = check_header_length(&bytes).map_err(|why| invalid(why, None))?;
+        check_header_numbers(&bytes[8..8 + header_len], bytes.len())
+            .map_err(|why| invalid(why, None))?;
+        let (n, meta) =
+            SafeTensors::read_metadata(&bytes).map_err(|e| invalid(describe(&e), Some(e)))?;
         let data_start = 8 + n;
         let mut tensors = BTreeMap::new();
         for (name, info) in meta.tensors() {
@@ -123,7 +132,7 @@ impl TensorFile {
     /// The stored dtype of tensor `name`.
     ///
     /// # Errors
-    /// [`NnError::Weights`] if there is no such tensor.
+    /// [`FileError::NoTensor`] if there is no such tensor.
     pub fn dtype(&self, name: &str) -> Result<Dtype> {
         Ok(self.entry(name)?.dtype)
     }
@@ -131,7 +140,7 @@ impl TensorFile {
     /// The shape of tensor `name`.
     ///
     /// # Errors
-    /// [`NnError::Weights`] if there is no such tensor.
+    /// [`FileError::NoTensor`] if there is no such tensor.
     pub fn shape(&self, name: &str) -> Result<&[usize]> {
         Ok(&self.entry(name)?.shape)
     }
@@ -140,7 +149,8 @@ impl TensorFile {
     /// into `f32`, which rounds to nearest).
     ///
     /// # Errors
-    /// [`NnError::Weights`] if there is no such tensor or its dtype is not a float type.
+    /// [`FileError::NoTensor`] if there is no such tensor; [`FileError::Tensor`] if its dtype is
+    /// not a float type.
     pub fn get<T: Scalar>(&self, name: &str) -> Result<Tensor<T>> {
         let entry = self.entry(name)?;
         let values =
@@ -151,48 +161,40 @@ impl TensorFile {
                         "dtype {:?} is not supported (expected {FLOAT_DTYPES})",
                         entry.dtype
                     ),
+                    None,
                 )
             })?;
-        Tensor::from_vec(values, &entry.shape).map_err(|e| self.error(name, e.to_string()))
+        Tensor::from_vec(values, &entry.shape).map_err(|e| self.error(name, e.to_string(), Some(e)))
     }
 
     /// The raw values and shape of integer tensor `name` (I64, I32, I16, I8, U64, U32, U16 or U8)
     /// as `i64`s, for class labels and counters.
     ///
     /// # Errors
-    /// [`NnError::Weights`] if there is no such tensor, its dtype is not an integer type, or a
-    /// `U64` value exceeds `i64::MAX`.
+    /// [`FileError::NoTensor`] if there is no such tensor; [`FileError::Tensor`] if its dtype is
+    /// not an integer type or a `U64` value exceeds `i64::MAX`.
     pub fn get_i64(&self, name: &str) -> Result<(Vec<i64>, Vec<usize>)> {
         let entry = self.entry(name)?;
         let values = decode_int(entry.dtype, &self.bytes[entry.bytes.clone()])
-            .map_err(|why| self.error(name, why))?;
+            .map_err(|why| self.error(name, why, None))?;
         Ok((values, entry.shape.clone()))
     }
 
-    /// The raw dtype, shape and little-endian bytes of tensor `name`, if present.
-    pub(crate) fn raw(&self, name: &str) -> Option<(Dtype, &[usize], &[u8])> {
-        let e = self.tensors.get(name)?;
-        Some((e.dtype, &e.shape, &self.bytes[e.bytes.clone()]))
-    }
-
     fn entry(&self, name: &str) -> Result<&Entry> {
-        self.tensors.get(name).ok_or_else(|| {
-            let names: Vec<String> = self.names().take(10).map(|n| format!("{n:?}")).collect();
-            let more = if self.len() > 10 { ", ..." } else { "" };
-            NnError::Weights(format!(
-                "{} has no tensor {name:?} (it has {}{more})",
-                self.source,
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            ))
+        self.tensors.get(name).ok_or_else(|| FileError::NoTensor {
+            file: self.source.clone(),
+            name: name.to_string(),
+            names: self.names().map(str::to_string).collect(),
         })
     }
 
-    fn error(&self, name: &str, why: String) -> NnError {
-        NnError::Weights(format!("{}: tensor {name:?}: {why}", self.source))
+    fn error(&self, name: &str, reason: String, source: Option<crate::TensorError>) -> FileError {
+        FileError::Tensor {
+            file: self.source.clone(),
+            name: name.to_string(),
+            reason,
+            source: source.map(Arc::new),
+        }
     }
 }
 
@@ -272,23 +274,6 @@ fn describe(e: &SafeTensorError) -> String {
     }
 }
 
-/// `path` in double quotes, as error messages show it.
-pub(crate) fn quoted(path: &Path) -> String {
-    format!("\"{}\"", path.display())
-}
-
-/// `cannot {verb} "path": reason`, without the OS error number.
-pub(crate) fn io_error(verb: &str, path: &Path, e: &std::io::Error) -> NnError {
-    let mut reason = e.to_string();
-    if let Some(code) = e.raw_os_error() {
-        let suffix = format!(" (os error {code})");
-        if let Some(stripped) = reason.strip_suffix(&suffix) {
-            reason = stripped.to_string();
-        }
-    }
-    NnError::Io(format!("cannot {verb} {}: {reason}", quoted(path)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,15 +308,5 @@ mod tests {
         let mut b = 2u64.to_le_bytes().to_vec();
         b.extend_from_slice(b"{}");
         assert_eq!(check_header_length(&b), Ok(2));
-    }
-
-    #[test]
-    fn io_errors_name_the_path_without_the_os_code() {
-        let e = std::io::Error::from_raw_os_error(2);
-        let msg = io_error("read", Path::new("x.safetensors"), &e).to_string();
-        assert_eq!(
-            msg,
-            "cannot read \"x.safetensors\": No such file or directory"
-        );
     }
 }
