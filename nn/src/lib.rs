@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod graph;
 pub mod init;
 pub mod layers;
 pub mod loss;
@@ -31,6 +32,7 @@ pub mod train;
 pub mod weights;
 
 pub use error::{NnError, Result};
+pub use graph::{Graph, GraphBuilder, Node, NodeKind, TensorOp, ValueId};
 pub use layers::{
     AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax, MaxPool2d,
     ReLU, Sigmoid, Softmax, Tanh,
