@@ -72,7 +72,8 @@ impl<T: Scalar> GraphBuilder<T> {
     fn push(&mut self, name: &str, kind: NodeKind<T>, inputs: Vec<ValueId>) -> ValueId {
         let id = self.nodes.len();
         if self.nodes.iter().any(|n| n.name == name) {
-            self.problems.push(format!("node name {name:?} is used twice"));
+            self.problems
+                .push(format!("node name {name:?} is used twice"));
         }
         if let Some(v) = inputs.iter().find(|v| v.0 >= id) {
             self.problems.push(format!(
@@ -95,7 +96,13 @@ impl<T: Scalar> GraphBuilder<T> {
     /// used twice, a wrong number of inputs, a value read before it is computed).
     pub fn finish(self, output: ValueId) -> Result<Graph<T>> {
         let mut problems = self.problems;
-        if !matches!(self.nodes.first(), Some(Node { kind: NodeKind::Input, .. })) {
+        if !matches!(
+            self.nodes.first(),
+            Some(Node {
+                kind: NodeKind::Input,
+                ..
+            })
+        ) {
             problems.push("the graph has no input node first".to_string());
         }
         if output.0 >= self.nodes.len() {

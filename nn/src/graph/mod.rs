@@ -117,10 +117,7 @@ impl<T: Scalar> Graph<T> {
 
     /// The node named `name`, if any.
     pub fn find(&self, name: &str) -> Option<ValueId> {
-        self.nodes
-            .iter()
-            .position(|n| n.name == name)
-            .map(ValueId)
+        self.nodes.iter().position(|n| n.name == name).map(ValueId)
     }
 
     /// The same graph returning another node's value (Xplique's `output_layer`): the nodes after

@@ -89,9 +89,8 @@ impl TensorOp {
         let x = &inputs[0];
         match self {
             TensorOp::Add | TensorOp::Sub | TensorOp::Mul | TensorOp::Div => {
-                broadcast_shapes(x, &inputs[1]).ok_or_else(|| {
-                    format!("shapes {x:?} and {:?} do not broadcast", inputs[1])
-                })
+                broadcast_shapes(x, &inputs[1])
+                    .ok_or_else(|| format!("shapes {x:?} and {:?} do not broadcast", inputs[1]))
             }
             TensorOp::Scale(_) => Ok(x.clone()),
             TensorOp::Concat { axis } => concat_shape(inputs, *axis),
@@ -201,11 +200,15 @@ fn reshape_shape(x: &[usize], dims: &[isize]) -> Result<Vec<usize>, String> {
             "reshape dims {dims:?} must be positive, with at most one -1"
         ));
     }
-    let known: usize = dims.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
+    let known: usize = dims
+        .iter()
+        .filter(|&&d| d > 0)
+        .map(|&d| d as usize)
+        .product();
     let mut out = vec![batch];
     for &d in dims {
         out.push(if d == -1 {
-            if known == 0 || total % known != 0 {
+            if known == 0 || !total.is_multiple_of(known) {
                 return Err(format!("cannot reshape {rest:?} (per sample) to {dims:?}"));
             }
             total / known
