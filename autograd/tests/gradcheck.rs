@@ -47,6 +47,21 @@ proptest! {
     }
 
     #[test]
+    fn smooth_activations(x in tensor(3, 4, -4.0..4.0)) {
+        assert_grads(|_, v| v[0].erf(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].gelu(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].gelu_tanh(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].silu(), vec![x])?;
+    }
+
+    #[test]
+    fn hard_activations(x in shape(3, 4).prop_flat_map(|s| tensor_away_from(s, -8.0..8.0, vec![-3.0, 0.0, 3.0, 6.0], 1e-3))) {
+        assert_grads(|_, v| v[0].hardswish(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].hardsigmoid(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].relu6(), vec![x])?;
+    }
+
+    #[test]
     fn positive_domain_ops(x in tensor(3, 4, 0.2..3.0)) {
         assert_grads(|_, v| v[0].ln(), vec![x.clone()])?;
         assert_grads(|_, v| v[0].sqrt(), vec![x.clone()])?;
