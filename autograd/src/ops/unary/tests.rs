@@ -113,8 +113,14 @@ fn smooth_activations_values_and_derivatives() {
     close(&g, &[0.5, (1.0 + erf1) / 2.0 + r2 * phi]);
     // PyTorch's values (float64) for the tanh GELU at -1 and 0.5.
     let (y, g) = unary(&[-1.0, 0.0, 0.5], |v| v.gelu_tanh());
-    close(&y, &[-0.158_808_009_391_723_24, 0.0, 0.345_714_009_825_143_94]);
-    close(&g, &[-0.082_964_083_845_782_52, 0.5, 0.867_369_903_534_642_4]);
+    close(
+        &y,
+        &[-0.158_808_009_391_723_24, 0.0, 0.345_714_009_825_143_94],
+    );
+    close(
+        &g,
+        &[-0.082_964_083_845_782_52, 0.5, 0.867_369_903_534_642_4],
+    );
     // SiLU: x s(x); at 0, 0 and 1/2; at ln 3, s = 3/4: y = 3 ln3 / 4, y' = 3/4 (1 + ln3 / 4).
     let l3 = 3.0f64.ln();
     let (y, g) = unary(&[0.0, l3], |v| v.silu());
