@@ -10,10 +10,10 @@
 #![cfg(feature = "proptest")]
 
 use autograd::check::{check_gradients, CheckOptions};
+use autograd::kernels::pool::Pool2dGeometry;
 use autograd::strategies::{
     broadcast_pair, distinct_tensor, shape, tensor, tensor_away_from, tensor_of_shape,
 };
-use autograd::kernels::pool::Pool2dGeometry;
 use autograd::{Conv2dOptions, Pool2dOptions, Tape, Tensor, Var};
 use proptest::prelude::*;
 
