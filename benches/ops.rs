@@ -4,6 +4,7 @@
 //!
 //! `cargo bench --bench ops` (all) or `cargo bench --bench ops -- conv2d` (one group).
 
+use autograd::kernels::conv::{conv2d_backward_input, conv2d_forward, Conv2dGeometry};
 use autograd::{Conv2dOptions, Tape, Tensor};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -147,6 +148,16 @@ fn bench_depthwise(c: &mut Criterion) {
                     });
                 },
             );
+            // The kernels alone, without the tape's copies and allocations.
+            let geom = Conv2dGeometry::new(&xs, &ws, opts).expect("valid");
+            group.throughput(Throughput::Elements(flops as u64));
+            group.bench_function(BenchmarkId::new("kernel_forward", &label), |bench| {
+                bench.iter(|| black_box(conv2d_forward(&geom, x.data(), w.data(), None)));
+            });
+            let dy = Tensor::<f32>::randn_seeded(&geom.output_shape(), 2);
+            group.bench_function(BenchmarkId::new("kernel_input_backward", &label), |bench| {
+                bench.iter(|| black_box(conv2d_backward_input(&geom, w.data(), dy.data())));
+            });
             group.throughput(Throughput::Elements(3 * flops as u64));
             group.bench_function(BenchmarkId::new("forward+backward", &label), |bench| {
                 bench.iter(|| {
