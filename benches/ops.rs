@@ -4,6 +4,7 @@
 //!
 //! `cargo bench --bench ops` (all) or `cargo bench --bench ops -- conv2d` (one group).
 
+use autograd::kernels::conv::{conv2d_backward_input, conv2d_forward, Conv2dGeometry};
 use autograd::{Conv2dOptions, Tape, Tensor};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -113,5 +114,65 @@ fn bench_conv2d(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_matmul, bench_conv2d);
+/// Depthwise convolution (groups = channels, MobileNet's) against a dense convolution of the
+/// same FLOPs (8 -> 8 channels: 8 * 8 = 64 multiply-adds per pixel and tap, as 64 depthwise
+/// channels), both through the tape: forward plus the input gradient, and with the weight
+/// gradient too. Compare the pairs within one run (`cargo bench --bench ops -- depthwise`).
+fn bench_depthwise(c: &mut Criterion) {
+    let mut group = c.benchmark_group("depthwise");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(2));
+    group.warm_up_time(std::time::Duration::from_millis(500));
+    for k in [3usize, 5] {
+        let cases: [(&str, [usize; 4], [usize; 4], usize); 2] = [
+            ("depthwise", [8, 64, 56, 56], [64, 1, k, k], 64),
+            ("dense_same_flops", [8, 8, 56, 56], [8, 8, k, k], 1),
+        ];
+        for (name, xs, ws, groups) in cases {
+            let x = Tensor::<f32>::randn_seeded(&xs, 0);
+            let w = Tensor::<f32>::randn_seeded(&ws, 1);
+            let opts = Conv2dOptions::default().padding(k / 2).groups(groups);
+            // 2 flops per multiply-add; forward and input gradient cost the same.
+            let flops = 2 * xs[0] * ws[0] * ws[1] * k * k * xs[2] * xs[3];
+            let label = format!("{name}_{k}x{k}");
+            group.throughput(Throughput::Elements(2 * flops as u64));
+            group.bench_function(
+                BenchmarkId::new("forward+input_backward", &label),
+                |bench| {
+                    bench.iter(|| {
+                        let tape = Tape::new();
+                        let vx = tape.var(x.clone());
+                        let y = vx.conv2d(tape.constant(w.clone()), None, opts);
+                        let seed = Tensor::ones(&y.shape());
+                        black_box(tape.backward_with(y, seed).wrt(vx))
+                    });
+                },
+            );
+            // The kernels alone, without the tape's copies and allocations.
+            let geom = Conv2dGeometry::new(&xs, &ws, opts).expect("valid");
+            group.throughput(Throughput::Elements(flops as u64));
+            group.bench_function(BenchmarkId::new("kernel_forward", &label), |bench| {
+                bench.iter(|| black_box(conv2d_forward(&geom, x.data(), w.data(), None)));
+            });
+            let dy = Tensor::<f32>::randn_seeded(&geom.output_shape(), 2);
+            group.bench_function(BenchmarkId::new("kernel_input_backward", &label), |bench| {
+                bench.iter(|| black_box(conv2d_backward_input(&geom, w.data(), dy.data())));
+            });
+            group.throughput(Throughput::Elements(3 * flops as u64));
+            group.bench_function(BenchmarkId::new("forward+backward", &label), |bench| {
+                bench.iter(|| {
+                    let tape = Tape::new();
+                    let (vx, vw) = (tape.var(x.clone()), tape.var(w.clone()));
+                    let y = vx.conv2d(vw, None, opts);
+                    let seed = Tensor::ones(&y.shape());
+                    let g = tape.backward_with(y, seed);
+                    black_box((g.wrt(vx), g.wrt(vw)))
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_matmul, bench_conv2d, bench_depthwise);
 criterion_main!(benches);

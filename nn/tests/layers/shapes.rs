@@ -120,6 +120,20 @@ fn pooling_output_shapes_follow_pytorchs_formula() {
         &[1, 1, 6, 6],
         &[1, 1, 3, 2],
     );
+    // ceil_mode=True (torch): 5 -> 3 with 2x2 windows; a ResNet stem's 112 -> 57 with 3x3,
+    // stride 2, padding 1; and 5 -> 3 (not 4) there, the last window starting in the padding.
+    assert_shape(
+        &maxpool(new(2).ceil_mode(true)),
+        &[1, 1, 5, 5],
+        &[1, 1, 3, 3],
+    );
+    let stem = new(3).stride(2).padding(1).ceil_mode(true);
+    assert_shape(&maxpool(stem), &[1, 1, 112, 112], &[1, 1, 57, 57]);
+    assert_shape(
+        &avgpool(new(2).padding(1).ceil_mode(true)),
+        &[1, 1, 5, 5],
+        &[1, 1, 3, 3],
+    );
 
     for k in 1..=3 {
         for s in 1..=3 {
