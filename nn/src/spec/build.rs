@@ -53,7 +53,10 @@ pub(super) fn build<T: Scalar>(
         "softmax" => Box::new(Softmax { dim: a.size("dim") }),
         "logsoftmax" => Box::new(LogSoftmax { dim: a.size("dim") }),
         "maxpool2d" => Box::new(MaxPool2d::new(pool_options(a)).map_err(config_message)?),
-        "avgpool2d" => Box::new(AvgPool2d::new(pool_options(a)).map_err(config_message)?),
+        "avgpool2d" => {
+            let options = pool_options(a).count_include_pad(a.flag("count_include_pad"));
+            Box::new(AvgPool2d::new(options).map_err(config_message)?)
+        }
         "flatten" => Box::new(flatten(a)?),
         "batchnorm2d" => {
             let features = a.size("num_features");
@@ -71,11 +74,10 @@ pub(super) fn build<T: Scalar>(
 /// Pooling options; the stride defaults to the kernel, as in PyTorch.
 fn pool_options(a: &Args) -> Pool2dOptions {
     let kernel = a.pair("kernel_size");
-    Pool2dOptions {
-        kernel,
-        stride: a.opt_pair("stride").unwrap_or(kernel),
-        padding: a.pair("padding"),
-    }
+    Pool2dOptions::new2(kernel)
+        .stride2(a.opt_pair("stride").unwrap_or(kernel))
+        .padding2(a.pair("padding"))
+        .ceil_mode(a.flag("ceil_mode"))
 }
 
 /// A flatten layer, checking what can be checked before seeing a shape.

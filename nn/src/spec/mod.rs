@@ -37,10 +37,10 @@
 //! leakyrelu(negative_slope=0.01, inplace=False)
 //! softmax(dim=1)                         logsoftmax(dim=1)
 //!     (dim non-negative; PyTorch's default None means 1 for the usual 2-D and 4-D inputs)
-//! maxpool2d(kernel_size, stride=None, padding=0,
-//!           [default only:] dilation=1, return_indices=False, ceil_mode=False)
-//! avgpool2d(kernel_size, stride=None, padding=0,
-//!           [default only:] ceil_mode=False, count_include_pad=True, divisor_override=None)
+//! maxpool2d(kernel_size, stride=None, padding=0, ceil_mode=False,
+//!           [default only:] dilation=1, return_indices=False)
+//! avgpool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+//!           [default only:] divisor_override=None)
 //! flatten(start_dim=1, end_dim=-1)       (start_dim non-negative)
 //! batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True,
 //!             [default only:] track_running_stats=True)
@@ -95,8 +95,9 @@ impl<T: Scalar> Sequential<T> {
     /// `linear(in_features, out_features, bias=True)`,
     /// `conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
     /// bias=True)`, `relu`, `leakyrelu(negative_slope=0.01)`, `sigmoid`, `tanh`, `softmax(dim=1)`,
-    /// `logsoftmax(dim=1)`, `maxpool2d(kernel_size, stride=None, padding=0)`,
-    /// `avgpool2d(kernel_size, stride=None, padding=0)`, `flatten(start_dim=1, end_dim=-1)`,
+    /// `logsoftmax(dim=1)`, `maxpool2d(kernel_size, stride=None, padding=0, ceil_mode=False)`,
+    /// `avgpool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)`,
+    /// `flatten(start_dim=1, end_dim=-1)`,
     /// `batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True)`, `dropout(p=0.5)`.
     /// Sizes are an integer or a pair `(h,w)`; values are integers, numbers (`1e-5`, `.5`),
     /// `True`/`False`, `None`, tuples and quoted strings. `Display` prints the canonical form
