@@ -23,6 +23,7 @@ mod graph;
 pub mod init;
 pub mod layers;
 pub mod loss;
+pub mod models;
 mod module;
 pub mod optim;
 mod sequential;
