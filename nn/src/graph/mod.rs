@@ -237,8 +237,9 @@ impl<T: Scalar> Module<T> for Graph<T> {
     fn visit_state(&self, f: &mut dyn FnMut(&str, StateKind, &Tensor<T>)) {
         for node in &self.nodes {
             match &node.kind {
-                NodeKind::Module(m) => m
-                    .visit_state(&mut |name, kind, t| f(&format!("{}.{name}", node.name), kind, t)),
+                NodeKind::Module(m) => {
+                    m.visit_state(&mut |name, kind, t| f(&format!("{}.{name}", node.name), kind, t))
+                }
                 NodeKind::Param(t) => f(&node.name, StateKind::Parameter, t),
                 NodeKind::Input | NodeKind::Op(_) => {}
             }
@@ -249,8 +250,9 @@ impl<T: Scalar> Module<T> for Graph<T> {
         for node in &mut self.nodes {
             let prefix = node.name.clone();
             match &mut node.kind {
-                NodeKind::Module(m) => m
-                    .visit_state_mut(&mut |name, kind, t| f(&format!("{prefix}.{name}"), kind, t)),
+                NodeKind::Module(m) => {
+                    m.visit_state_mut(&mut |name, kind, t| f(&format!("{prefix}.{name}"), kind, t))
+                }
                 NodeKind::Param(t) => f(&prefix, StateKind::Parameter, t),
                 NodeKind::Input | NodeKind::Op(_) => {}
             }

@@ -166,7 +166,17 @@ pub fn mobilenet_v3<T: Scalar>(config: &MobileNetV3Config, rng: &mut impl Rng) -
     let last = config.blocks.last().map_or(c0, |b| b.out);
     let n = config.blocks.len() + 1;
     let name = format!("features.{n}");
-    h = net.conv_bn_act(&name, h, last, 6 * last, 1, 1, 1, EPS, Activation::Hardswish)?;
+    h = net.conv_bn_act(
+        &name,
+        h,
+        last,
+        6 * last,
+        1,
+        1,
+        1,
+        EPS,
+        Activation::Hardswish,
+    )?;
     let h = net.m("avgpool", AdaptiveAvgPool2d::new([1, 1])?, h);
     let h = net.m("flatten", Flatten::default(), h);
     let fc = Linear::new(6 * last, config.last_channel, true, net.rng);

@@ -62,7 +62,12 @@ impl<'r, T: Scalar, R: Rng> Net<'r, T, R> {
     }
 
     /// A module node.
-    pub(crate) fn m(&mut self, name: &str, module: impl Module<T> + 'static, x: ValueId) -> ValueId {
+    pub(crate) fn m(
+        &mut self,
+        name: &str,
+        module: impl Module<T> + 'static,
+        x: ValueId,
+    ) -> ValueId {
         self.g.module(name, module, x)
     }
 

@@ -162,7 +162,16 @@ fn block<T: Scalar, R: Rng>(
     let cout = planes * config.block.expansion();
     let body = match config.block {
         Block::Basic => {
-            let h = net.conv(&format!("{name}.conv1"), x, cin, planes, 3, stride, 1, false)?;
+            let h = net.conv(
+                &format!("{name}.conv1"),
+                x,
+                cin,
+                planes,
+                3,
+                stride,
+                1,
+                false,
+            )?;
             let h = net.bn(&format!("{name}.bn1"), h, planes, 1e-5)?;
             let h = net.act(&format!("{name}.relu1"), h, Activation::Relu);
             let h = net.conv(&format!("{name}.conv2"), h, planes, planes, 3, 1, 1, false)?;
@@ -174,7 +183,16 @@ fn block<T: Scalar, R: Rng>(
             let h = net.conv(&format!("{name}.conv1"), x, cin, width, 1, 1, 1, false)?;
             let h = net.bn(&format!("{name}.bn1"), h, width, 1e-5)?;
             let h = net.act(&format!("{name}.relu1"), h, Activation::Relu);
-            let h = net.conv(&format!("{name}.conv2"), h, width, width, 3, stride, g, false)?;
+            let h = net.conv(
+                &format!("{name}.conv2"),
+                h,
+                width,
+                width,
+                3,
+                stride,
+                g,
+                false,
+            )?;
             let h = net.bn(&format!("{name}.bn2"), h, width, 1e-5)?;
             let h = net.act(&format!("{name}.relu2"), h, Activation::Relu);
             let h = net.conv(&format!("{name}.conv3"), h, width, cout, 1, 1, 1, false)?;
@@ -182,11 +200,22 @@ fn block<T: Scalar, R: Rng>(
         }
     };
     let shortcut = if stride != 1 || cin != cout {
-        let d = net.conv(&format!("{name}.downsample.0"), x, cin, cout, 1, stride, 1, false)?;
+        let d = net.conv(
+            &format!("{name}.downsample.0"),
+            x,
+            cin,
+            cout,
+            1,
+            stride,
+            1,
+            false,
+        )?;
         net.bn(&format!("{name}.downsample.1"), d, cout, 1e-5)?
     } else {
         x
     };
-    let sum = net.g.op(&format!("{name}.add"), TensorOp::Add, &[body, shortcut]);
+    let sum = net
+        .g
+        .op(&format!("{name}.add"), TensorOp::Add, &[body, shortcut]);
     Ok(net.act(&format!("{name}.relu"), sum, Activation::Relu))
 }

@@ -80,7 +80,13 @@ pub fn vit<T: Scalar>(config: &VitConfig, rng: &mut impl Rng) -> Result<Graph<T>
         },
         &[h],
     );
-    let h = net.g.op("permute", TensorOp::Permute { perm: vec![0, 2, 1] }, &[h]);
+    let h = net.g.op(
+        "permute",
+        TensorOp::Permute {
+            perm: vec![0, 2, 1],
+        },
+        &[h],
+    );
     let token = init::normal(&[1, 1, e], 0.02, net.rng);
     let token = net.g.param("class_token", token);
     let token = net.g.op("expand", TensorOp::ExpandBatch, &[token, h]);
@@ -89,7 +95,12 @@ pub fn vit<T: Scalar>(config: &VitConfig, rng: &mut impl Rng) -> Result<Graph<T>
     let pos = net.g.param("encoder.pos_embedding", pos);
     let mut h = net.g.op("encoder.add_pos", TensorOp::Add, &[h, pos]);
     for i in 0..c.num_layers {
-        h = encoder_block(&mut net, &c, &format!("encoder.layers.encoder_layer_{i}"), h)?;
+        h = encoder_block(
+            &mut net,
+            &c,
+            &format!("encoder.layers.encoder_layer_{i}"),
+            h,
+        )?;
     }
     let h = net.m("encoder.ln", LayerNorm::new(&[e], EPS, true, true)?, h);
     let h = net.g.op(
@@ -115,11 +126,19 @@ fn encoder_block<T: Scalar, R: Rng>(
     x: ValueId,
 ) -> Result<ValueId> {
     let e = c.hidden_dim;
-    let h = net.m(&format!("{name}.ln_1"), LayerNorm::new(&[e], EPS, true, true)?, x);
+    let h = net.m(
+        &format!("{name}.ln_1"),
+        LayerNorm::new(&[e], EPS, true, true)?,
+        x,
+    );
     let attention = MultiheadAttention::new(e, c.num_heads, true, true, net.rng)?;
     let h = net.m(&format!("{name}.self_attention"), attention, h);
     let x = net.g.op(&format!("{name}.add_1"), TensorOp::Add, &[h, x]);
-    let h = net.m(&format!("{name}.ln_2"), LayerNorm::new(&[e], EPS, true, true)?, x);
+    let h = net.m(
+        &format!("{name}.ln_2"),
+        LayerNorm::new(&[e], EPS, true, true)?,
+        x,
+    );
     let fc1 = Linear::new(e, c.mlp_dim, true, net.rng);
     let h = net.m(&format!("{name}.mlp.0"), fc1, h);
     let h = net.m(&format!("{name}.mlp.1"), GELU::default(), h);

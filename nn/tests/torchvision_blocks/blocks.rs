@@ -30,7 +30,11 @@ pub fn basic_block(cin: usize, cout: usize, stride: usize) -> Graph<f64> {
     let h = g.module("conv1", conv(cin, cout, 3, s3, false), x);
     let h = g.module("bn1", bn(cout), h);
     let h = g.module("relu", ReLU, h);
-    let h = g.module("conv2", conv(cout, cout, 3, Conv2dOptions::default().padding(1), false), h);
+    let h = g.module(
+        "conv2",
+        conv(cout, cout, 3, Conv2dOptions::default().padding(1), false),
+        h,
+    );
     let h = g.module("bn2", bn(cout), h);
     let identity = if stride != 1 || cin != cout {
         let s1 = Conv2dOptions::default().stride(stride);
@@ -60,7 +64,11 @@ pub fn dense_block(cin: usize, layers: usize, bn_size: usize, growth: usize) -> 
         let h = g.module(&format!("{p}.norm1"), bn(c), h);
         let h = g.module(&format!("{p}.relu1"), ReLU, h);
         let wide = bn_size * growth;
-        let h = g.module(&format!("{p}.conv1"), conv(c, wide, 1, Conv2dOptions::default(), false), h);
+        let h = g.module(
+            &format!("{p}.conv1"),
+            conv(c, wide, 1, Conv2dOptions::default(), false),
+            h,
+        );
         let h = g.module(&format!("{p}.norm2"), bn(wide), h);
         let h = g.module(&format!("{p}.relu2"), ReLU, h);
         let same = Conv2dOptions::default().padding(1);
@@ -110,12 +118,28 @@ pub fn convnext_block(dim: usize) -> Graph<f64> {
     let x = g.input();
     let scale = g.param("layer_scale", Tensor::full(&[dim, 1, 1], 1e-6));
     let h = g.module("block.0", conv(dim, dim, 7, depthwise, true), x);
-    let h = g.op("block.1", TensorOp::Permute { perm: vec![0, 2, 3, 1] }, &[h]);
-    let h = g.module("block.2", LayerNorm::new(&[dim], 1e-6, true, true).unwrap(), h);
+    let h = g.op(
+        "block.1",
+        TensorOp::Permute {
+            perm: vec![0, 2, 3, 1],
+        },
+        &[h],
+    );
+    let h = g.module(
+        "block.2",
+        LayerNorm::new(&[dim], 1e-6, true, true).unwrap(),
+        h,
+    );
     let h = g.module("block.3", Linear::new(dim, 4 * dim, true, &mut rng()), h);
     let h = g.module("block.4", GELU::default(), h);
     let h = g.module("block.5", Linear::new(4 * dim, dim, true, &mut rng()), h);
-    let h = g.op("block.6", TensorOp::Permute { perm: vec![0, 3, 1, 2] }, &[h]);
+    let h = g.op(
+        "block.6",
+        TensorOp::Permute {
+            perm: vec![0, 3, 1, 2],
+        },
+        &[h],
+    );
     let h = g.op("scale", TensorOp::Mul, &[scale, h]);
     let y = g.add("add", h, x);
     g.finish(y).unwrap()
