@@ -14,7 +14,7 @@
 use autograd::Scalar;
 use rand::Rng;
 
-use super::{make_divisible, Activation, Net};
+use super::{make_divisible, Activation, Gate, Net};
 use crate::error::{NnError, Result};
 use crate::graph::{Graph, TensorOp};
 use crate::layers::{AdaptiveAvgPool2d, Dropout, Flatten, Hardswish, Linear};
@@ -155,7 +155,8 @@ pub fn mobilenet_v3<T: Scalar>(config: &MobileNetV3Config, rng: &mut impl Rng) -
         h = net.conv_bn_act(&n, h, e, e, k, s, e, EPS, b.activation)?;
         if b.use_se {
             let n = next(&mut part);
-            h = net.squeeze_excitation(&n, h, e, make_divisible((e / 4) as f64, 8))?;
+            let squeeze = make_divisible((e / 4) as f64, 8);
+            h = net.squeeze_excitation(&n, h, (e, squeeze), Activation::Relu, Gate::Hardsigmoid)?;
         }
         let n = next(&mut part);
         h = net.conv_bn_act(&n, h, e, b.out, 1, 1, 1, EPS, Activation::None)?;

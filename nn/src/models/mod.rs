@@ -4,6 +4,7 @@
 //!
 //! - [`resnet`]: ResNet-18/34/50/101/152, ResNeXt and Wide ResNet (BasicBlock and Bottleneck).
 //! - [`mobilenet_v3`]: MobileNetV3 small and large, with any width multiplier.
+//! - [`efficientnet`]: EfficientNet B0 to B7.
 //! - [`vit`]: the Vision Transformer (`vit_b_16` and smaller ones).
 //!
 //! Each takes a configuration with torchvision's defaults and a random stream for the initial
@@ -24,6 +25,7 @@
 //! assert!(keys.contains(&"layer2.0.downsample.0.weight".to_string()));
 //! ```
 
+pub mod efficientnet;
 pub mod mobilenet_v3;
 pub mod resnet;
 pub mod vit;
@@ -33,7 +35,7 @@ use rand::Rng;
 
 use crate::error::Result;
 use crate::graph::{GraphBuilder, ValueId};
-use crate::layers::{BatchNorm2d, Conv2d, Hardsigmoid, Hardswish, ReLU};
+use crate::layers::{BatchNorm2d, Conv2d, Hardsigmoid, Hardswish, ReLU, SiLU, Sigmoid};
 use crate::module::Module;
 
 /// The activation after a convolution and its normalization.
@@ -45,6 +47,17 @@ pub enum Activation {
     Relu,
     /// `Hardswish` (MobileNetV3's "HS").
     Hardswish,
+    /// `SiLU` (EfficientNet).
+    Silu,
+}
+
+/// The gate of a squeeze-and-excitation stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// `Hardsigmoid` (MobileNetV3).
+    Hardsigmoid,
+    /// `Sigmoid` (EfficientNet).
+    Sigmoid,
 }
 
 /// A builder with the random stream the layers draw their initial weights from.
@@ -105,6 +118,7 @@ impl<'r, T: Scalar, R: Rng> Net<'r, T, R> {
             Activation::None => x,
             Activation::Relu => self.m(name, ReLU, x),
             Activation::Hardswish => self.m(name, Hardswish, x),
+            Activation::Silu => self.m(name, SiLU, x),
         }
     }
 
@@ -128,14 +142,16 @@ impl<'r, T: Scalar, R: Rng> Net<'r, T, R> {
         Ok(self.act(&format!("{name}.2"), h, act))
     }
 
-    /// torchvision's `SqueezeExcitation(c, squeeze)` under `name`: global average pooling, `fc1`
-    /// (a 1x1 convolution with bias), ReLU, `fc2`, then `gate`, and the input scaled by it.
+    /// torchvision's `SqueezeExcitation(c, squeeze, activation, scale_activation)` under `name`:
+    /// global average pooling, `fc1` (a 1x1 convolution with bias), `act`, `fc2`, then `gate`,
+    /// and the input scaled by it.
     pub(crate) fn squeeze_excitation(
         &mut self,
         name: &str,
         x: ValueId,
-        c: usize,
-        squeeze: usize,
+        (c, squeeze): (usize, usize),
+        act: Activation,
+        gate: Gate,
     ) -> Result<ValueId> {
         let pooled = self.g.op(
             &format!("{name}.avgpool"),
@@ -146,9 +162,12 @@ impl<'r, T: Scalar, R: Rng> Net<'r, T, R> {
             &[x],
         );
         let h = self.conv(&format!("{name}.fc1"), pooled, c, squeeze, 1, 1, 1, true)?;
-        let h = self.m(&format!("{name}.activation"), ReLU, h);
+        let h = self.act(&format!("{name}.activation"), h, act);
         let h = self.conv(&format!("{name}.fc2"), h, squeeze, c, 1, 1, 1, true)?;
-        let scale = self.m(&format!("{name}.scale_activation"), Hardsigmoid, h);
+        let scale = match gate {
+            Gate::Hardsigmoid => self.m(&format!("{name}.scale_activation"), Hardsigmoid, h),
+            Gate::Sigmoid => self.m(&format!("{name}.scale_activation"), Sigmoid, h),
+        };
         Ok(self.g.op(
             &format!("{name}.mul"),
             crate::graph::TensorOp::Mul,

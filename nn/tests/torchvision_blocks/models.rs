@@ -3,6 +3,7 @@
 
 use autograd::io::read_file;
 use autograd::{Tape, Tensor};
+use nn::models::efficientnet::{efficientnet, EfficientNetConfig};
 use nn::models::mobilenet_v3::{mobilenet_v3, MobileNetV3Config};
 use nn::models::resnet::{resnet, ResNetConfig};
 use nn::models::vit::{vit, VitConfig};
@@ -76,6 +77,13 @@ fn mobilenet_v3_small_matches_torchvision() {
 }
 
 #[test]
+fn efficientnet_b0_matches_torchvision() {
+    let config = EfficientNetConfig::new(0.25, 0.25, 0.2, 10);
+    let model = efficientnet(&config, &mut rng()).unwrap();
+    check_classifier("efficientnet_b0", model, 1e-10);
+}
+
+#[test]
 fn vit_matches_torchvision() {
     let config = VitConfig {
         image_size: 32,
@@ -100,6 +108,8 @@ fn full_size_models_have_torchvisions_shapes() {
     assert!(n >= 11_689_512, "{n}");
     let mb = mobilenet_v3::<f32>(&MobileNetV3Config::large(1.0, 1000), &mut rng()).unwrap();
     assert_eq!(mb.output_shape(&[2, 3, 224, 224]).unwrap(), vec![2, 1000]);
+    let b0 = efficientnet::<f32>(&EfficientNetConfig::b0(1000), &mut rng()).unwrap();
+    assert_eq!(b0.output_shape(&[1, 3, 224, 224]).unwrap(), vec![1, 1000]);
     let r50 = resnet::<f32>(&ResNetConfig::resnext50_32x4d(1000), &mut rng()).unwrap();
     assert_eq!(r50.output_shape(&[1, 3, 64, 64]).unwrap(), vec![1, 1000]);
 }
