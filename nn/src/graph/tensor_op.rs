@@ -53,6 +53,9 @@ pub enum TensorOp {
     },
     /// Matrix product over the last two axes, batched over the rest (attention's `q k^T`).
     MatMul,
+    /// The first input `[1, ...]` repeated along the batch axis to the batch of the second
+    /// (`class_token.expand(n, -1, -1)` in ViT).
+    ExpandBatch,
     /// The mean over `axes`, kept as size-1 axes if `keepdim` (global average pooling).
     Mean {
         /// The axes averaged.
@@ -66,9 +69,12 @@ impl TensorOp {
     /// How many inputs the op takes: `None` for any number (at least one).
     pub fn arity(&self) -> Option<usize> {
         match self {
-            TensorOp::Add | TensorOp::Sub | TensorOp::Mul | TensorOp::Div | TensorOp::MatMul => {
-                Some(2)
-            }
+            TensorOp::Add
+            | TensorOp::Sub
+            | TensorOp::Mul
+            | TensorOp::Div
+            | TensorOp::MatMul
+            | TensorOp::ExpandBatch => Some(2),
             TensorOp::Concat { .. } => None,
             _ => Some(1),
         }
@@ -128,6 +134,17 @@ impl TensorOp {
                 Ok(perm.iter().map(|&p| x[p]).collect())
             }
             TensorOp::MatMul => matmul_shape(x, &inputs[1]),
+            TensorOp::ExpandBatch => match (x.first(), inputs[1].first()) {
+                (Some(1), Some(&b)) => {
+                    let mut out = x.clone();
+                    out[0] = b;
+                    Ok(out)
+                }
+                _ => Err(format!(
+                    "expected a value [1, ...] and a batch [B, ...], found {x:?} and {:?}",
+                    inputs[1]
+                )),
+            },
             TensorOp::Mean { axes, keepdim } => {
                 if axes.iter().any(|&a| a >= x.len()) {
                     return Err(format!("axes {axes:?} do not fit input {x:?}"));
@@ -162,6 +179,11 @@ impl TensorOp {
             }
             TensorOp::Permute { perm } => x.permute(perm),
             TensorOp::MatMul => x.matmul(inputs[1]),
+            TensorOp::ExpandBatch => {
+                let mut shape = x.shape();
+                shape[0] = inputs[1].shape()[0];
+                x.broadcast_to(&shape)
+            }
             TensorOp::Mean { axes, keepdim } => x.mean_axes(axes, *keepdim),
         }
     }
@@ -254,6 +276,7 @@ impl fmt::Display for TensorOp {
             TensorOp::Reshape { dims } => write!(f, "reshape({dims:?})"),
             TensorOp::Permute { perm } => write!(f, "permute({perm:?})"),
             TensorOp::MatMul => write!(f, "matmul"),
+            TensorOp::ExpandBatch => write!(f, "expand_batch"),
             TensorOp::Mean { axes, keepdim } => write!(f, "mean(axes={axes:?},keepdim={keepdim})"),
         }
     }

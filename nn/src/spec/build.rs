@@ -66,7 +66,8 @@ pub(super) fn build<T: Scalar>(
             Box::new(bn.map_err(config_message)?)
         }
         "dropout" => Box::new(Dropout::new(a.float("p")).map_err(config_message)?),
-        other => unreachable!("layer {other} has a signature but no constructor"),
+        other => super::build_more::build(a, rng)
+            .unwrap_or_else(|| unreachable!("layer {other} has a signature but no constructor"))?,
     };
     Ok(layer)
 }
@@ -92,7 +93,7 @@ fn flatten(a: &Args) -> Result<Flatten, String> {
 }
 
 /// Refuses a weight of shape `dims` with more than [`MAX_ELEMENTS`] elements.
-fn check_elements(layer: &str, dims: &[usize]) -> Result<(), String> {
+pub(super) fn check_elements(layer: &str, dims: &[usize]) -> Result<(), String> {
     let count = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     match count {
         Some(n) if n <= MAX_ELEMENTS => Ok(()),
@@ -104,7 +105,7 @@ fn check_elements(layer: &str, dims: &[usize]) -> Result<(), String> {
 }
 
 /// The message of a constructor's error (already prefixed with the layer's name).
-fn config_message(e: NnError) -> String {
+pub(super) fn config_message(e: NnError) -> String {
     match e {
         NnError::Config(message) => message,
         other => other.to_string(),

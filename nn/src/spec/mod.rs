@@ -44,7 +44,17 @@
 //! flatten(start_dim=1, end_dim=-1)       (start_dim non-negative)
 //! batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True,
 //!             [default only:] track_running_stats=True)
-//! dropout(p=0.5, inplace=False)
+//! dropout(p=0.5, inplace=False)         identity
+//! gelu(approximate='none')               (or 'tanh')
+//! silu    hardswish    hardsigmoid    relu6          (each with inplace=False)
+//! adaptiveavgpool2d(output_size)         (an integer or a pair)
+//! layernorm(normalized_shape, eps=1e-05, elementwise_affine=True, bias=True)
+//!     (normalized_shape an integer or a tuple: the trailing axes normalized)
+//! layernorm2d(num_channels, eps=1e-06, elementwise_affine=True)
+//!     (torchvision's ConvNeXt LayerNorm over the channels of NCHW)
+//! multiheadattention(embed_dim, num_heads, bias=True, batch_first=False,
+//!                    [default only:] dropout=0.0, add_bias_kv=False, add_zero_attn=False,
+//!                    kdim=None, vdim=None)
 //! ```
 //!
 //! Sizes (`kernel_size`, `stride`, `padding`, `dilation`) are an integer or a pair `(h,w)`; a
@@ -62,6 +72,7 @@
 
 mod bind;
 mod build;
+mod build_more;
 mod lexer;
 mod parser;
 mod suggest;
