@@ -18,13 +18,16 @@
 
 #![warn(missing_docs)]
 
+mod copy;
 mod error;
+pub mod fold;
 mod graph;
 pub mod init;
 pub mod layers;
 pub mod loss;
 mod module;
 pub mod optim;
+pub mod prepare;
 mod sequential;
 mod spec;
 pub mod train;

@@ -141,6 +141,12 @@ impl<T: Scalar> Graph<T> {
         Ok(Self::from_parts(self.nodes, output))
     }
 
+    /// Replaces what node `index` computes, keeping its name and inputs (how folding swaps a
+    /// convolution for its folded copy).
+    pub(crate) fn set_kind(&mut self, index: usize, kind: NodeKind<T>) {
+        self.nodes[index].kind = kind;
+    }
+
     /// Assembles a graph from checked parts: topological order was checked by the builder.
     pub(crate) fn from_parts(nodes: Vec<Node<T>>, output: ValueId) -> Self {
         let mut last_use: Vec<usize> = (0..nodes.len()).collect();
@@ -237,8 +243,9 @@ impl<T: Scalar> Module<T> for Graph<T> {
     fn visit_state(&self, f: &mut dyn FnMut(&str, StateKind, &Tensor<T>)) {
         for node in &self.nodes {
             match &node.kind {
-                NodeKind::Module(m) => m
-                    .visit_state(&mut |name, kind, t| f(&format!("{}.{name}", node.name), kind, t)),
+                NodeKind::Module(m) => {
+                    m.visit_state(&mut |name, kind, t| f(&format!("{}.{name}", node.name), kind, t))
+                }
                 NodeKind::Param(t) => f(&node.name, StateKind::Parameter, t),
                 NodeKind::Input | NodeKind::Op(_) => {}
             }
@@ -249,8 +256,9 @@ impl<T: Scalar> Module<T> for Graph<T> {
         for node in &mut self.nodes {
             let prefix = node.name.clone();
             match &mut node.kind {
-                NodeKind::Module(m) => m
-                    .visit_state_mut(&mut |name, kind, t| f(&format!("{prefix}.{name}"), kind, t)),
+                NodeKind::Module(m) => {
+                    m.visit_state_mut(&mut |name, kind, t| f(&format!("{prefix}.{name}"), kind, t))
+                }
                 NodeKind::Param(t) => f(&prefix, StateKind::Parameter, t),
                 NodeKind::Input | NodeKind::Op(_) => {}
             }

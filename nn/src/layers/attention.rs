@@ -83,9 +83,16 @@ impl<T: Scalar> MultiheadAttention<T> {
 
 impl<T: Scalar> Module<T> for MultiheadAttention<T> {
     fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
-        let x = if self.batch_first { x } else { x.transpose(0, 1) };
+        let x = if self.batch_first {
+            x
+        } else {
+            x.transpose(0, 1)
+        };
         let [b, s, e] = x.shape()[..] else {
-            panic!("multiheadattention: expected a rank-3 input, found {:?}", x.shape());
+            panic!(
+                "multiheadattention: expected a rank-3 input, found {:?}",
+                x.shape()
+            );
         };
         let (h, d) = (self.num_heads, e / self.num_heads);
         let w = cx.param("in_proj_weight", &self.in_proj_weight);
@@ -131,7 +138,11 @@ impl<T: Scalar> Module<T> for MultiheadAttention<T> {
     }
 
     fn visit_state_mut(&mut self, f: &mut dyn FnMut(&str, StateKind, &mut Tensor<T>)) {
-        f("in_proj_weight", StateKind::Parameter, &mut self.in_proj_weight);
+        f(
+            "in_proj_weight",
+            StateKind::Parameter,
+            &mut self.in_proj_weight,
+        );
         if let Some(b) = &mut self.in_proj_bias {
             f("in_proj_bias", StateKind::Parameter, b);
         }
@@ -142,7 +153,12 @@ impl<T: Scalar> Module<T> for MultiheadAttention<T> {
 
 impl<T: Scalar> fmt::Display for MultiheadAttention<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "multiheadattention({},{}", self.embed_dim(), self.num_heads)?;
+        write!(
+            f,
+            "multiheadattention({},{}",
+            self.embed_dim(),
+            self.num_heads
+        )?;
         if self.in_proj_bias.is_none() {
             write!(f, ",bias=False")?;
         }

@@ -68,7 +68,9 @@ pub(crate) fn normalize_trailing<'t, T: Scalar>(x: Var<'t, T>, k: usize, eps: f6
     let axes: Vec<usize> = (rank - k..rank).collect();
     let centered = x - x.mean_axes(&axes, true);
     let var = centered.square().mean_axes(&axes, true);
-    let inv_std = var.add_scalar(T::from_f64_lossy(eps)).powf(T::from_f64_lossy(-0.5));
+    let inv_std = var
+        .add_scalar(T::from_f64_lossy(eps))
+        .powf(T::from_f64_lossy(-0.5));
     centered * inv_std
 }
 
@@ -135,7 +137,10 @@ impl<T: Scalar> fmt::Display for LayerNorm<T> {
             s => write!(
                 f,
                 "layernorm(({})",
-                s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",")
+                s.iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
             )?,
         }
         if self.eps != 1e-5 {

@@ -69,7 +69,10 @@ impl<T: Scalar> Module<T> for LayerNorm2d<T> {
         } else {
             Err(shape_error(
                 self,
-                format!("expected input [N, {}, H, W], found {input:?}", self.channels),
+                format!(
+                    "expected input [N, {}, H, W], found {input:?}",
+                    self.channels
+                ),
             ))
         }
     }

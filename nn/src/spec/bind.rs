@@ -213,7 +213,11 @@ pub(super) const SIGNATURES: &[Signature] = &[
     },
     Signature {
         name: "gelu",
-        params: &[opt("approximate", Ty::Str, Bound::Str(Cow::Borrowed("none")))],
+        params: &[opt(
+            "approximate",
+            Ty::Str,
+            Bound::Str(Cow::Borrowed("none")),
+        )],
     },
     Signature {
         name: "silu",

@@ -73,6 +73,7 @@
 mod bind;
 mod build;
 mod build_more;
+pub(crate) mod describe;
 mod lexer;
 mod parser;
 mod suggest;

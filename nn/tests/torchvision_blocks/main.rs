@@ -51,7 +51,11 @@ fn reference(name: &str) -> Reference {
 }
 
 /// The output of `model` at `input` and the gradient of `sum(output * w)` with respect to it.
-fn run(model: &dyn Module<f64>, input: &Tensor<f64>, w: &Tensor<f64>) -> (Tensor<f64>, Tensor<f64>) {
+fn run(
+    model: &dyn Module<f64>,
+    input: &Tensor<f64>,
+    w: &Tensor<f64>,
+) -> (Tensor<f64>, Tensor<f64>) {
     let tape = Tape::new();
     let x = tape.var(input.clone());
     let y = model.forward(x, &mut Context::inference(&tape));
@@ -79,7 +83,10 @@ fn check_fixture(name: &str, block: Graph<f64>) {
     let (output, grad) = run(&model, &r.input, &r.w);
     let (eo, eg) = (relative(&output, &r.output), relative(&grad, &r.grad));
     assert!(eo <= 1e-10, "{name}: output off by {eo:e} of its max");
-    assert!(eg <= 1e-10, "{name}: input gradient off by {eg:e} of its max");
+    assert!(
+        eg <= 1e-10,
+        "{name}: input gradient off by {eg:e} of its max"
+    );
 }
 
 #[test]
@@ -114,9 +121,8 @@ fn convnext_block_matches_torchvision() {
 
 #[test]
 fn the_blocks_keep_torchvisions_state_dict_names() {
-    let names = |g: Graph<f64>| -> Vec<String> {
-        g.state_dict().into_iter().map(|(n, ..)| n).collect()
-    };
+    let names =
+        |g: Graph<f64>| -> Vec<String> { g.state_dict().into_iter().map(|(n, ..)| n).collect() };
     assert_eq!(
         names(blocks::vit_encoder_block(16, 2, 32)),
         [
@@ -135,5 +141,8 @@ fn the_blocks_keep_torchvisions_state_dict_names() {
         ]
     );
     let convnext = names(blocks::convnext_block(8));
-    assert!(convnext.contains(&"layer_scale".to_string()), "{convnext:?}");
+    assert!(
+        convnext.contains(&"layer_scale".to_string()),
+        "{convnext:?}"
+    );
 }
