@@ -26,8 +26,9 @@
 //! # Layers
 //!
 //! Lowercase PyTorch class names; positional order, keyword names and defaults are PyTorch's
-//! (`bind::SIGNATURES` is the table). Parameters this crate does not implement are accepted only
-//! with their default value, and `inplace` (which does not change results) is ignored.
+//! (`bind::SIGNATURES` and `bind::modern::SIGNATURES` are the tables). Parameters this crate
+//! does not implement are accepted only with their default value, and `inplace` (which does not
+//! change results) is ignored.
 //!
 //! ```text
 //! linear(in_features, out_features, bias=True)
@@ -75,6 +76,7 @@ mod build;
 mod build_more;
 pub(crate) mod describe;
 mod lexer;
+mod limits;
 mod parser;
 mod suggest;
 
