@@ -42,6 +42,8 @@
 //! assert!(run(&model).max_abs_diff(&run(&folded)) < 1e-12);
 //! ```
 
+use std::collections::HashMap;
+
 use autograd::{Scalar, Tensor};
 
 use crate::copy::{copy_graph, copy_module};
@@ -127,22 +129,42 @@ fn fold_pair<T: Scalar>(conv: &dyn Module<T>, bn: &dyn Module<T>) -> Option<Conv
         return None;
     }
     let (conv_state, bn_state) = (state(conv), state(bn));
-    let weight = conv_state.get("weight")?;
-    let c = weight.shape()[0];
-    let get = |name: &str, default: f64| -> Option<Vec<f64>> {
-        match bn_state.get(name) {
-            Some(t) if t.shape() == [c] => Some(widen(t)),
-            Some(_) => None,
-            None => Some(vec![default; c]),
-        }
+    // The state must be exactly a convolution's and a BatchNorm's (a one-layer `Sequential`
+    // prints the same spec but names its state `0.weight`).
+    let only = |st: &HashMap<String, Tensor<T>>, names: &[&str]| {
+        st.keys().all(|k| names.contains(&k.as_str()))
     };
-    let (mean, var) = (
-        get("running_mean", f64::NAN)?,
-        get("running_var", f64::NAN)?,
-    );
-    let (gamma, beta) = (get("weight", 1.0)?, get("bias", 0.0)?);
+    if !only(&conv_state, &["weight", "bias"])
+        || !only(
+            &bn_state,
+            &[
+                "weight",
+                "bias",
+                "running_mean",
+                "running_var",
+                "num_batches_tracked",
+            ],
+        )
+    {
+        return None;
+    }
+    let weight = conv_state.get("weight").filter(|w| w.rank() == 4)?;
+    let c = weight.shape()[0];
+    let channel = |name: &str| -> Option<Vec<f64>> {
+        bn_state.get(name).filter(|t| t.shape() == [c]).map(widen)
+    };
+    let (mean, var) = (channel("running_mean")?, channel("running_var")?);
+    let (gamma, beta) = match (
+        bn_state.contains_key("weight"),
+        bn_state.contains_key("bias"),
+    ) {
+        (true, true) => (channel("weight")?, channel("bias")?),
+        (false, false) => (vec![1.0; c], vec![0.0; c]),
+        _ => return None,
+    };
     let bias = match conv_state.get("bias") {
-        Some(b) => widen(b),
+        Some(b) if b.shape() == [c] => widen(b),
+        Some(_) => return None,
         None => vec![0.0; c],
     };
     let scale: Vec<f64> = (0..c).map(|o| gamma[o] / (var[o] + eps).sqrt()).collect();
@@ -162,8 +184,8 @@ fn fold_pair<T: Scalar>(conv: &dyn Module<T>, bn: &dyn Module<T>) -> Option<Conv
 }
 
 /// A layer's stored tensors by name.
-fn state<T: Scalar>(m: &dyn Module<T>) -> std::collections::HashMap<String, Tensor<T>> {
-    let mut out = std::collections::HashMap::new();
+fn state<T: Scalar>(m: &dyn Module<T>) -> HashMap<String, Tensor<T>> {
+    let mut out = HashMap::new();
     m.visit_state(&mut |name, _: StateKind, t| {
         out.insert(name.to_string(), t.clone());
     });

@@ -164,3 +164,16 @@ fn a_training_batchnorm_is_folded_only_once_prepared() {
     let prepared = for_explaining(&model).unwrap();
     assert_eq!(prepared.to_string(), "conv2d(1,2,3), identity");
 }
+
+#[test]
+fn a_layer_that_only_prints_like_a_batchnorm_is_not_folded() {
+    // A one-layer Sequential prints "batchnorm2d(2)" but names its state "0.running_mean": it
+    // is neither folded nor copied as a bare BatchNorm (an error, not a wrong model).
+    let inner: Sequential<f64> = Sequential::from_spec("batchnorm2d(2)").unwrap();
+    let model = Sequential::from_spec("conv2d(1,2,3)").unwrap().with(inner);
+    let err = nn::fold::fold_batchnorm(&model).unwrap_err().to_string();
+    assert!(
+        err.contains("cannot copy the layer \"batchnorm2d(2)\""),
+        "{err}"
+    );
+}
