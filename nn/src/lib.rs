@@ -18,7 +18,9 @@
 
 #![warn(missing_docs)]
 
+mod copy;
 mod error;
+pub mod fold;
 mod graph;
 pub mod init;
 pub mod layers;
@@ -26,6 +28,7 @@ pub mod loss;
 pub mod models;
 mod module;
 pub mod optim;
+pub mod prepare;
 mod sequential;
 mod spec;
 pub mod train;

@@ -34,6 +34,12 @@
 //!
 //! State names are the node names joined to the module's own (`layer1.0.conv1.weight`), so a
 //! graph built with torchvision's module names loads its `state_dict` unchanged.
+//!
+//! A bare learned tensor of the source model (an `nn.Parameter` attribute such as ConvNeXt's
+//! `layer_scale` or ViT's `class_token`) is a parameter node, [`GraphBuilder::param`]: it has no
+//! inputs, its value is the tensor, and its state name is the node's name alone (`layer_scale`).
+//! A node rather than a module, because a module's state is always named under its node
+//! (`layer_scale.weight`), which would not match the source's keys.
 
 mod builder;
 mod tensor_op;
@@ -139,6 +145,12 @@ impl<T: Scalar> Graph<T> {
         }
         self.nodes.truncate(output.0 + 1);
         Ok(Self::from_parts(self.nodes, output))
+    }
+
+    /// Replaces what node `index` computes, keeping its name and inputs (how folding swaps a
+    /// convolution for its folded copy).
+    pub(crate) fn set_kind(&mut self, index: usize, kind: NodeKind<T>) {
+        self.nodes[index].kind = kind;
     }
 
     /// Assembles a graph from checked parts: topological order was checked by the builder.

@@ -207,70 +207,14 @@ pub(super) const SIGNATURES: &[Signature] = &[
         name: "dropout",
         params: &[opt("p", Ty::Float, Bound::Float(0.5)), INPLACE],
     },
-    Signature {
-        name: "identity",
-        params: &[],
-    },
-    Signature {
-        name: "gelu",
-        params: &[opt(
-            "approximate",
-            Ty::Str,
-            Bound::Str(Cow::Borrowed("none")),
-        )],
-    },
-    Signature {
-        name: "silu",
-        params: &[INPLACE],
-    },
-    Signature {
-        name: "hardswish",
-        params: &[INPLACE],
-    },
-    Signature {
-        name: "hardsigmoid",
-        params: &[INPLACE],
-    },
-    Signature {
-        name: "relu6",
-        params: &[INPLACE],
-    },
-    Signature {
-        name: "adaptiveavgpool2d",
-        params: &[req("output_size", SIZE_PAIR)],
-    },
-    Signature {
-        name: "layernorm",
-        params: &[
-            req("normalized_shape", Ty::Shape),
-            opt("eps", Ty::Float, Bound::Float(1e-5)),
-            opt("elementwise_affine", Ty::Bool, Bound::Bool(true)),
-            opt("bias", Ty::Bool, Bound::Bool(true)),
-        ],
-    },
-    Signature {
-        name: "layernorm2d",
-        params: &[
-            req("num_channels", SIZE),
-            opt("eps", Ty::Float, Bound::Float(1e-6)),
-            opt("elementwise_affine", Ty::Bool, Bound::Bool(true)),
-        ],
-    },
-    Signature {
-        name: "multiheadattention",
-        params: &[
-            req("embed_dim", SIZE),
-            req("num_heads", SIZE),
-            fixed("dropout", Ty::Float, Bound::Float(0.0)),
-            opt("bias", Ty::Bool, Bound::Bool(true)),
-            fixed("add_bias_kv", Ty::Bool, Bound::Bool(false)),
-            fixed("add_zero_attn", Ty::Bool, Bound::Bool(false)),
-            fixed("kdim", Ty::Opt(&SIZE), Bound::None),
-            fixed("vdim", Ty::Opt(&SIZE), Bound::None),
-            opt("batch_first", Ty::Bool, Bound::Bool(false)),
-        ],
-    },
 ];
+
+mod modern;
+
+/// Every signature: the table above, then the layers of modern classifiers.
+fn signatures() -> impl Iterator<Item = &'static Signature> + Clone {
+    SIGNATURES.iter().chain(modern::SIGNATURES)
+}
 
 /// A layer's arguments after binding: one value per parameter of its signature.
 pub(super) struct Args {
@@ -330,22 +274,6 @@ impl Args {
             other => panic!("{}.{name} is {other:?}, not a flag", self.sig.name),
         }
     }
-
-    /// A string parameter.
-    pub fn text(&self, name: &str) -> &str {
-        match self.get(name) {
-            Bound::Str(s) => s,
-            other => panic!("{}.{name} is {other:?}, not a string", self.sig.name),
-        }
-    }
-
-    /// A shape parameter.
-    pub fn shape(&self, name: &str) -> &[usize] {
-        match self.get(name) {
-            Bound::Shape(s) => s,
-            other => panic!("{}.{name} is {other:?}, not a shape", self.sig.name),
-        }
-    }
 }
 
 /// Binds a layer's arguments to its signature.
@@ -390,8 +318,8 @@ pub(super) fn bind(layer: &LayerSpec) -> Result<Args, Located> {
 
 /// The signature of layer `name`, or an error suggesting the nearest known layer.
 fn signature(name: &str, pos: usize) -> Result<&'static Signature, Located> {
-    SIGNATURES.iter().find(|s| s.name == name).ok_or_else(|| {
-        let names = SIGNATURES.iter().map(|s| s.name);
+    signatures().find(|s| s.name == name).ok_or_else(|| {
+        let names = signatures().map(|s| s.name);
         let hint = match suggest(name, names.clone()) {
             Some(known) => format!("did you mean \"{known}\"?"),
             None => format!("expected one of: {}", names.collect::<Vec<_>>().join(", ")),
@@ -566,7 +494,7 @@ mod tests {
 
     #[test]
     fn spec_bind_every_signature_default_has_its_type() {
-        for sig in SIGNATURES {
+        for sig in signatures() {
             for p in sig.params {
                 let ok = match (&p.ty, &p.default) {
                     (_, None) => !p.only_default,

@@ -5,16 +5,12 @@ use autograd::{Conv2dOptions, Pool2dOptions, Scalar};
 use rand_chacha::ChaCha8Rng;
 
 use super::bind::Args;
-use crate::error::NnError;
+use super::limits::{check_elements, config_message};
 use crate::layers::{
     AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax, MaxPool2d,
     ReLU, Sigmoid, Softmax, Tanh,
 };
 use crate::module::Module;
-
-/// The most elements one weight tensor may have (2^30, 4 GiB of `f32`): a guard against specs
-/// whose sizes would overflow or exhaust memory, far above any real layer.
-pub(super) const MAX_ELEMENTS: usize = 1 << 30;
 
 /// Builds the layer, or says (with the layer's name) why its settings are impossible.
 pub(super) fn build<T: Scalar>(
@@ -90,24 +86,4 @@ fn flatten(a: &Args) -> Result<Flatten, String> {
         ));
     }
     Ok(Flatten { start_dim, end_dim })
-}
-
-/// Refuses a weight of shape `dims` with more than [`MAX_ELEMENTS`] elements.
-pub(super) fn check_elements(layer: &str, dims: &[usize]) -> Result<(), String> {
-    let count = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-    match count {
-        Some(n) if n <= MAX_ELEMENTS => Ok(()),
-        _ => Err(format!(
-            "{layer}: a weight of shape {dims:?} is larger than the limit of {MAX_ELEMENTS} \
-             elements"
-        )),
-    }
-}
-
-/// The message of a constructor's error (already prefixed with the layer's name).
-pub(super) fn config_message(e: NnError) -> String {
-    match e {
-        NnError::Config(message) => message,
-        other => other.to_string(),
-    }
 }

@@ -5,7 +5,7 @@ use autograd::Scalar;
 use rand_chacha::ChaCha8Rng;
 
 use super::bind::Args;
-use super::build::{check_elements, config_message};
+use super::limits::{check_elements, config_message};
 use crate::layers::{
     AdaptiveAvgPool2d, Approximate, Hardsigmoid, Hardswish, Identity, LayerNorm, LayerNorm2d,
     MultiheadAttention, ReLU6, SiLU, GELU,

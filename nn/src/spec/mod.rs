@@ -26,8 +26,9 @@
 //! # Layers
 //!
 //! Lowercase PyTorch class names; positional order, keyword names and defaults are PyTorch's
-//! (`bind::SIGNATURES` is the table). Parameters this crate does not implement are accepted only
-//! with their default value, and `inplace` (which does not change results) is ignored.
+//! (`bind::SIGNATURES` and `bind::modern::SIGNATURES` are the tables). Parameters this crate
+//! does not implement are accepted only with their default value, and `inplace` (which does not
+//! change results) is ignored.
 //!
 //! ```text
 //! linear(in_features, out_features, bias=True)
@@ -73,7 +74,9 @@
 mod bind;
 mod build;
 mod build_more;
+pub(crate) mod describe;
 mod lexer;
+mod limits;
 mod parser;
 mod suggest;
 
@@ -109,7 +112,12 @@ impl<T: Scalar> Sequential<T> {
     /// `logsoftmax(dim=1)`, `maxpool2d(kernel_size, stride=None, padding=0, ceil_mode=False)`,
     /// `avgpool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)`,
     /// `flatten(start_dim=1, end_dim=-1)`,
-    /// `batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True)`, `dropout(p=0.5)`.
+    /// `batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True)`, `dropout(p=0.5)`,
+    /// `identity`, `gelu(approximate='none')`, `silu`, `hardswish`, `hardsigmoid`, `relu6`,
+    /// `adaptiveavgpool2d(output_size)`,
+    /// `layernorm(normalized_shape, eps=1e-05, elementwise_affine=True, bias=True)`,
+    /// `layernorm2d(num_channels, eps=1e-06, elementwise_affine=True)`,
+    /// `multiheadattention(embed_dim, num_heads, bias=True, batch_first=False)`.
     /// Sizes are an integer or a pair `(h,w)`; values are integers, numbers (`1e-5`, `.5`),
     /// `True`/`False`, `None`, tuples and quoted strings. `Display` prints the canonical form
     /// (defaults left out), which parses back to the same model.

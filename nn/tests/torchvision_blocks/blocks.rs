@@ -1,6 +1,6 @@
 //! The blocks, written with `GraphBuilder` under torchvision's module names.
 
-use autograd::{Conv2dOptions, Tensor};
+use autograd::{Conv2dOptions, Scalar, Tensor};
 use nn::{
     AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Graph, GraphBuilder, Hardsigmoid, LayerNorm, Linear,
     MultiheadAttention, ReLU, TensorOp, GELU,
@@ -13,17 +13,23 @@ fn rng() -> ChaCha8Rng {
 }
 
 /// A `k x k` convolution; its weights are placeholders until the fixture is loaded.
-pub fn conv(cin: usize, cout: usize, k: usize, options: Conv2dOptions, bias: bool) -> Conv2d<f64> {
+pub fn conv<T: Scalar>(
+    cin: usize,
+    cout: usize,
+    k: usize,
+    options: Conv2dOptions,
+    bias: bool,
+) -> Conv2d<T> {
     Conv2d::new(cin, cout, [k, k], options, bias, &mut rng()).unwrap()
 }
 
-pub fn bn(c: usize) -> BatchNorm2d<f64> {
+pub fn bn<T: Scalar>(c: usize) -> BatchNorm2d<T> {
     BatchNorm2d::new(c, 1e-5, 0.1, true).unwrap()
 }
 
 /// `torchvision.models.resnet.BasicBlock(cin, cout, stride)`, with the `downsample`
 /// (1x1 conv, BN) that `ResNet._make_layer` adds when the shape changes.
-pub fn basic_block(cin: usize, cout: usize, stride: usize) -> Graph<f64> {
+pub fn basic_block<T: Scalar>(cin: usize, cout: usize, stride: usize) -> Graph<T> {
     let s3 = Conv2dOptions::default().stride(stride).padding(1);
     let mut g = GraphBuilder::new();
     let x = g.input();
@@ -49,7 +55,12 @@ pub fn basic_block(cin: usize, cout: usize, stride: usize) -> Graph<f64> {
 }
 
 /// `torchvision.models.densenet._DenseBlock(layers, cin, bn_size, growth_rate)`, eval mode.
-pub fn dense_block(cin: usize, layers: usize, bn_size: usize, growth: usize) -> Graph<f64> {
+pub fn dense_block<T: Scalar>(
+    cin: usize,
+    layers: usize,
+    bn_size: usize,
+    growth: usize,
+) -> Graph<T> {
     let mut g = GraphBuilder::new();
     let x = g.input();
     let mut features = vec![x];
@@ -80,7 +91,7 @@ pub fn dense_block(cin: usize, layers: usize, bn_size: usize, growth: usize) -> 
 }
 
 /// `torchvision.ops.SqueezeExcitation(c, squeeze, scale_activation=nn.Hardsigmoid)`.
-pub fn se_block(c: usize, squeeze: usize) -> Graph<f64> {
+pub fn se_block<T: Scalar>(c: usize, squeeze: usize) -> Graph<T> {
     let one = Conv2dOptions::default();
     let mut g = GraphBuilder::new();
     let x = g.input();
@@ -94,7 +105,7 @@ pub fn se_block(c: usize, squeeze: usize) -> Graph<f64> {
 }
 
 /// `torchvision.models.vision_transformer.EncoderBlock(heads, hidden, mlp_dim, 0, 0)`.
-pub fn vit_encoder_block(hidden: usize, heads: usize, mlp_dim: usize) -> Graph<f64> {
+pub fn vit_encoder_block<T: Scalar>(hidden: usize, heads: usize, mlp_dim: usize) -> Graph<T> {
     let ln = || LayerNorm::new(&[hidden], 1e-6, true, true).unwrap();
     let mut g = GraphBuilder::new();
     let x = g.input();
@@ -112,11 +123,14 @@ pub fn vit_encoder_block(hidden: usize, heads: usize, mlp_dim: usize) -> Graph<f
 
 /// `torchvision.models.convnext.CNBlock(dim, layer_scale, 0.0)`, eval mode: the bare
 /// `layer_scale` parameter is a parameter node.
-pub fn convnext_block(dim: usize) -> Graph<f64> {
+pub fn convnext_block<T: Scalar>(dim: usize) -> Graph<T> {
     let depthwise = Conv2dOptions::default().padding(3).groups(dim);
     let mut g = GraphBuilder::new();
     let x = g.input();
-    let scale = g.param("layer_scale", Tensor::full(&[dim, 1, 1], 1e-6));
+    let scale = g.param(
+        "layer_scale",
+        Tensor::full(&[dim, 1, 1], T::from_f64_lossy(1e-6)),
+    );
     let h = g.module("block.0", conv(dim, dim, 7, depthwise, true), x);
     let h = g.op(
         "block.1",
