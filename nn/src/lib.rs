@@ -25,6 +25,7 @@ pub mod layers;
 pub mod loss;
 mod module;
 pub mod optim;
+mod residual;
 mod sequential;
 mod spec;
 pub mod train;
@@ -38,4 +39,5 @@ pub use layers::{
     ReLU, Sigmoid, Softmax, Tanh,
 };
 pub use module::{Context, Module, StateKind};
+pub use residual::Residual;
 pub use sequential::Sequential;

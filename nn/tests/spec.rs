@@ -135,7 +135,7 @@ fn canonical_form_is_a_fixed_point() {
 #[test]
 fn typical_mistakes_have_exact_messages_and_positions() {
     let layer_names = "linear, conv2d, relu, leakyrelu, sigmoid, tanh, softmax, logsoftmax, \
-                       maxpool2d, avgpool2d, flatten, batchnorm2d, dropout";
+                       maxpool2d, avgpool2d, flatten, batchnorm2d, dropout, residual";
     let cases: Vec<(&str, usize, String)> =
         vec![
         ("", 0, "expected a layer name, found end of input".into()),

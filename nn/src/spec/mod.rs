@@ -61,6 +61,7 @@
 //! which becomes [`NnError::Spec`] with the spec attached.
 
 mod bind;
+mod blocks;
 mod build;
 mod lexer;
 mod parser;
@@ -141,14 +142,8 @@ impl<T: Scalar> Sequential<T> {
             message: e.message,
             spec: spec.to_string(),
         };
-        let layers = parser::parse(spec).map_err(at)?;
+        let entries = blocks::parse(spec, &bind::check_layer).map_err(at)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut model = Sequential::new();
-        for layer in &layers {
-            let args = bind::bind(layer).map_err(at)?;
-            let built = build::build(&args, &mut rng);
-            model.push_boxed(built.map_err(|m| at(Located::new(layer.name_pos, m)))?);
-        }
-        Ok(model)
+        build::sequential(&entries, &mut rng).map_err(at)
     }
 }
