@@ -500,6 +500,8 @@ const BASES: &[&str] = &[
     "linear(64,32), dropout(p=.25, inplace=True), leakyrelu(-0.2), softmax(dim=1)",
     "avgpool2d(2, stride=None, ceil_mode=False), flatten(1, -1), tanh, sigmoid, logsoftmax()",
     "relu, ünïcödé, linear(2,2)",
+    "c1: conv2d(1,2,3), g: (relu, residual(b: linear(2,2), downsample=(linear(2,2)), \
+     after=relu))",
 ];
 
 /// Tokens from which random token soups are built (joined by spaces, so numbers stay small).
@@ -539,6 +541,10 @@ const TOKENS: &[&str] = &[
     "(2,3)",
     "groups",
     "end_dim",
+    ":",
+    "residual",
+    "downsample",
+    "after",
 ];
 
 fn mutate(spec: &str, edits: &[(u8, usize, char)]) -> String {
