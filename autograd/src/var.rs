@@ -5,7 +5,7 @@
 //!
 //! | family | methods and operators |
 //! |---|---|
-//! | unary (`ops/unary`) | `add_scalar` `sub_scalar` `mul_scalar` `div_scalar` `powf` `recip` `exp` `ln` `sqrt` `abs` `square` `tanh` `sigmoid` `relu` `leaky_relu` `softplus` `clamp`, unary `-` |
+//! | unary (`ops/unary`) | `add_scalar` `sub_scalar` `mul_scalar` `div_scalar` `powf` `recip` `exp` `ln` `sqrt` `abs` `square` `tanh` `sigmoid` `relu` `leaky_relu` `softplus` `clamp` `erf` `gelu` `gelu_tanh` `silu` `hardswish` `hardsigmoid` `relu6`, unary `-` |
 //! | binary (`ops/binary`) | `+ - * /` between vars (broadcast) or with a scalar on either side, `maximum` `minimum` |
 //! | reduce (`ops/reduce`) | `sum` `sum_axes` `mean` `mean_axes` `max` `max_axes` `min_axes` |
 //! | matmul (`ops/matmul`) | `matmul` `matmul_t` |
@@ -13,7 +13,7 @@
 //! | index (`ops/index`) | `index_select` `gather` `pick` |
 //! | softmax (`ops/softmax`) | `softmax` `log_softmax` |
 //! | conv (`ops/conv`) | `conv2d` |
-//! | pool (`ops/pool`) | `max_pool2d` `avg_pool2d` |
+//! | pool (`ops/pool`) | `max_pool2d` `avg_pool2d` `adaptive_avg_pool2d` |
 //! | custom (`ops/custom`) | [`Tape::custom`] with a [`CustomOp`](crate::CustomOp) |
 //!
 //! This module holds the handle itself (accessors, [`Var::detach`]), the leaves

@@ -10,6 +10,7 @@
 #![cfg(feature = "proptest")]
 
 use autograd::check::{check_gradients, CheckOptions};
+use autograd::kernels::pool::Pool2dGeometry;
 use autograd::strategies::{
     broadcast_pair, distinct_tensor, shape, tensor, tensor_away_from, tensor_of_shape,
 };
@@ -44,6 +45,21 @@ proptest! {
         assert_grads(|_, v| -v[0], vec![x.clone()])?;
         assert_grads(|_, v| (v[0] * 3.0 + 1.5) / 2.0 - 0.25, vec![x.clone()])?;
         assert_grads(|_, v| 2.0 - 0.5 * v[0], vec![x])?;
+    }
+
+    #[test]
+    fn smooth_activations(x in tensor(3, 4, -4.0..4.0)) {
+        assert_grads(|_, v| v[0].erf(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].gelu(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].gelu_tanh(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].silu(), vec![x])?;
+    }
+
+    #[test]
+    fn hard_activations(x in shape(3, 4).prop_flat_map(|s| tensor_away_from(s, -8.0..8.0, vec![-3.0, 0.0, 3.0, 6.0], 1e-3))) {
+        assert_grads(|_, v| v[0].hardswish(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].hardsigmoid(), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].relu6(), vec![x])?;
     }
 
     #[test]
@@ -195,10 +211,15 @@ proptest! {
     #[test]
     fn pooling_matches_finite_differences(
         n in 1usize..3, c in 1usize..3, h in 2usize..7, w in 2usize..7,
-        k in 1usize..4, stride in 1usize..3, padding in 0usize..2, seed in any::<u64>()
+        k in 1usize..4, stride in 1usize..3, pads in [0usize..2, 0..2, 0..2, 0..2],
+        ceil in any::<bool>(), count_pad in any::<bool>(), seed in any::<u64>()
     ) {
-        prop_assume!(padding * 2 <= k && h + 2 * padding >= k && w + 2 * padding >= k);
-        let opts = Pool2dOptions::new(k).stride(stride).padding(padding);
+        let opts = Pool2dOptions::new(k)
+            .stride(stride)
+            .pads(pads)
+            .ceil_mode(ceil)
+            .count_include_pad(count_pad);
+        prop_assume!(Pool2dGeometry::new(&[n, c, h, w], opts).is_ok());
         let x = Tensor::<f64>::randn_seeded(&[n, c, h, w], seed);
         assert_grads(|_, v| v[0].avg_pool2d(opts), vec![x])?;
     }
@@ -206,12 +227,22 @@ proptest! {
     #[test]
     fn max_pool_away_from_ties(
         x in (1usize..3, 1usize..3, 2usize..7, 2usize..7).prop_flat_map(|(n, c, h, w)| distinct_tensor(vec![n, c, h, w], 10.0)),
-        k in 1usize..4, stride in 1usize..3, padding in 0usize..2,
+        k in 1usize..4, stride in 1usize..3, pads in [0usize..2, 0..2, 0..2, 0..2],
+        ceil in any::<bool>(),
     ) {
-        let s = x.shape().to_vec();
-        prop_assume!(padding * 2 <= k && s[2] + 2 * padding >= k && s[3] + 2 * padding >= k);
-        let opts = Pool2dOptions::new(k).stride(stride).padding(padding);
+        let opts = Pool2dOptions::new(k).stride(stride).pads(pads).ceil_mode(ceil);
+        prop_assume!(Pool2dGeometry::new(x.shape(), opts).is_ok());
         assert_grads(|_, v| v[0].max_pool2d(opts), vec![x])?;
+    }
+
+    #[test]
+    fn adaptive_avg_pool_matches_finite_differences(
+        n in 1usize..3, c in 1usize..3, h in 1usize..8, w in 1usize..8,
+        oh in 1usize..5, ow in 1usize..5, seed in any::<u64>()
+    ) {
+        let x = Tensor::<f64>::randn_seeded(&[n, c, h, w], seed);
+        assert_grads(|_, v| v[0].adaptive_avg_pool2d([oh, ow]), vec![x.clone()])?;
+        assert_grads(|_, v| v[0].adaptive_avg_pool2d([1, 1]), vec![x])?;
     }
 }
 

@@ -18,13 +18,16 @@
 
 #![warn(missing_docs)]
 
+mod copy;
 mod error;
+pub mod fold;
 mod graph;
 pub mod init;
 pub mod layers;
 pub mod loss;
 mod module;
 pub mod optim;
+pub mod prepare;
 mod residual;
 mod sequential;
 mod spec;
@@ -35,8 +38,9 @@ pub mod weights;
 pub use error::{NnError, Result};
 pub use graph::{Graph, GraphBuilder, Node, NodeKind, TensorOp, ValueId};
 pub use layers::{
-    AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax, MaxPool2d,
-    ReLU, Sigmoid, Softmax, Tanh,
+    AdaptiveAvgPool2d, Approximate, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Hardsigmoid,
+    Hardswish, Identity, LayerNorm, LayerNorm2d, LeakyReLU, Linear, LogSoftmax, MaxPool2d,
+    MultiheadAttention, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Tanh, GELU,
 };
 pub use module::{Context, Module, StateKind};
 pub use residual::Residual;

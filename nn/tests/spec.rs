@@ -91,6 +91,11 @@ fn pytorch_style_specs_print_canonically() {
             "avgpool2d(3, 1, 1, False, True, None)",
             "avgpool2d(3,stride=1,padding=1)",
         ),
+        (
+            "maxpool2d(3, 2, 1, ceil_mode=True), avgpool2d(3, 2, 1, True, False)",
+            "maxpool2d(3,stride=2,padding=1,ceil_mode=True), \
+             avgpool2d(3,stride=2,padding=1,ceil_mode=True,count_include_pad=False)",
+        ),
         ("batchnorm2d(16, 1e-05, 0.1, True, True)", "batchnorm2d(16)"),
         ("batchnorm2d(16, eps=1e-3)", "batchnorm2d(16,eps=0.001)"),
         (
@@ -135,7 +140,9 @@ fn canonical_form_is_a_fixed_point() {
 #[test]
 fn typical_mistakes_have_exact_messages_and_positions() {
     let layer_names = "linear, conv2d, relu, leakyrelu, sigmoid, tanh, softmax, logsoftmax, \
-                       maxpool2d, avgpool2d, flatten, batchnorm2d, dropout, residual";
+                       maxpool2d, avgpool2d, flatten, batchnorm2d, dropout, identity, gelu, silu, \
+                       hardswish, hardsigmoid, relu6, adaptiveavgpool2d, layernorm, layernorm2d, \
+                       multiheadattention, residual";
     let cases: Vec<(&str, usize, String)> =
         vec![
         ("", 0, "expected a layer name, found end of input".into()),
@@ -296,9 +303,9 @@ fn typical_mistakes_have_exact_messages_and_positions() {
                 .into(),
         ),
         (
-            "maxpool2d(2,ceil_mode=True)",
-            22,
-            "maxpool2d: ceil_mode=True is not supported (only ceil_mode=False)".into(),
+            "maxpool2d(2,return_indices=True)",
+            27,
+            "maxpool2d: return_indices=True is not supported (only return_indices=False)".into(),
         ),
         (
             "maxpool2d(2,dilation=(1,2))",

@@ -1,6 +1,6 @@
 //! [`GraphBuilder`]: writes a [`Graph`] node by node, in evaluation order.
 
-use autograd::Scalar;
+use autograd::{Scalar, Tensor};
 
 use super::{Graph, Node, NodeKind, TensorOp, ValueId};
 use crate::error::{NnError, Result};
@@ -46,6 +46,12 @@ impl<T: Scalar> GraphBuilder<T> {
     /// A boxed module applied to `x`.
     pub fn module_boxed(&mut self, name: &str, module: Box<dyn Module<T>>, x: ValueId) -> ValueId {
         self.push(name, NodeKind::Module(module), vec![x])
+    }
+
+    /// A learned tensor stored under `name` itself (`layer_scale`, `class_token`), with no
+    /// inputs: see [`NodeKind::Param`]. Combine it with batched values through broadcasting ops.
+    pub fn param(&mut self, name: &str, value: Tensor<T>) -> ValueId {
+        self.push(name, NodeKind::Param(value), vec![])
     }
 
     /// A parameter-free op of `inputs`.

@@ -67,6 +67,10 @@ pub enum NodeKind<T: Scalar = f32> {
     Module(Box<dyn Module<T>>),
     /// A parameter-free op of its inputs.
     Op(TensorOp),
+    /// A learned tensor with no inputs, stored under the node's name alone (a PyTorch
+    /// `nn.Parameter` attribute: ConvNeXt's `layer_scale`, ViT's `class_token`). Its value has
+    /// the tensor's own shape (no batch axis); broadcasting ops combine it with batched values.
+    Param(Tensor<T>),
 }
 
 /// One node: its name, what it computes, and the values it reads (all computed before it).
@@ -137,6 +141,12 @@ impl<T: Scalar> Graph<T> {
         Ok(Self::from_parts(self.nodes, output))
     }
 
+    /// Replaces what node `index` computes, keeping its name and inputs (how folding swaps a
+    /// convolution for its folded copy).
+    pub(crate) fn set_kind(&mut self, index: usize, kind: NodeKind<T>) {
+        self.nodes[index].kind = kind;
+    }
+
     /// Assembles a graph from checked parts: topological order was checked by the builder.
     pub(crate) fn from_parts(nodes: Vec<Node<T>>, output: ValueId) -> Self {
         let mut last_use: Vec<usize> = (0..nodes.len()).collect();
@@ -171,6 +181,7 @@ impl<T: Scalar> Graph<T> {
                         .collect();
                     op.forward(&args)
                 }
+                NodeKind::Param(t) => cx.param(&node.name, t),
             };
             values[i] = Some(value);
             for v in &node.inputs {
@@ -211,6 +222,7 @@ impl<T: Scalar> Graph<T> {
                     layer: format!("{} ({op})", node.name),
                     message,
                 })?,
+                NodeKind::Param(t) => t.shape().to_vec(),
             };
             shapes.push(shape);
         }
@@ -230,8 +242,12 @@ impl<T: Scalar> Module<T> for Graph<T> {
 
     fn visit_state(&self, f: &mut dyn FnMut(&str, StateKind, &Tensor<T>)) {
         for node in &self.nodes {
-            if let NodeKind::Module(m) = &node.kind {
-                m.visit_state(&mut |name, kind, t| f(&format!("{}.{name}", node.name), kind, t));
+            match &node.kind {
+                NodeKind::Module(m) => {
+                    m.visit_state(&mut |name, kind, t| f(&format!("{}.{name}", node.name), kind, t))
+                }
+                NodeKind::Param(t) => f(&node.name, StateKind::Parameter, t),
+                NodeKind::Input | NodeKind::Op(_) => {}
             }
         }
     }
@@ -239,8 +255,12 @@ impl<T: Scalar> Module<T> for Graph<T> {
     fn visit_state_mut(&mut self, f: &mut dyn FnMut(&str, StateKind, &mut Tensor<T>)) {
         for node in &mut self.nodes {
             let prefix = node.name.clone();
-            if let NodeKind::Module(m) = &mut node.kind {
-                m.visit_state_mut(&mut |name, kind, t| f(&format!("{prefix}.{name}"), kind, t));
+            match &mut node.kind {
+                NodeKind::Module(m) => {
+                    m.visit_state_mut(&mut |name, kind, t| f(&format!("{prefix}.{name}"), kind, t))
+                }
+                NodeKind::Param(t) => f(&prefix, StateKind::Parameter, t),
+                NodeKind::Input | NodeKind::Op(_) => {}
             }
         }
     }
@@ -276,6 +296,7 @@ impl<T: Scalar> fmt::Display for Graph<T> {
                 NodeKind::Input => write!(f, "{} = input", node.name)?,
                 NodeKind::Module(m) => write!(f, "{} = {m}({})", node.name, args.join(", "))?,
                 NodeKind::Op(op) => write!(f, "{} = {op}({})", node.name, args.join(", "))?,
+                NodeKind::Param(t) => write!(f, "{} = parameter{:?}", node.name, t.shape())?,
             }
         }
         write!(f, "; output {}", self.nodes[self.output.0].name)

@@ -1,18 +1,30 @@
 //! The layers, one kind per file. Each implements [`crate::Module`] and prints its spec.
 
 mod activation;
+mod activation_smooth;
+mod adaptive_pool;
+mod attention;
 mod batchnorm;
 mod conv;
 mod dropout;
 mod flatten;
+mod identity;
+mod layernorm;
+mod layernorm2d;
 mod linear;
 mod pool;
 
 pub use activation::{LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh};
+pub use activation_smooth::{Approximate, Hardsigmoid, Hardswish, ReLU6, SiLU, GELU};
+pub use adaptive_pool::AdaptiveAvgPool2d;
+pub use attention::MultiheadAttention;
 pub use batchnorm::BatchNorm2d;
 pub use conv::Conv2d;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use identity::Identity;
+pub use layernorm::LayerNorm;
+pub use layernorm2d::LayerNorm2d;
 pub use linear::Linear;
 pub use pool::{AvgPool2d, MaxPool2d};
 

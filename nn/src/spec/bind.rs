@@ -36,6 +36,8 @@ pub(super) enum Ty {
     Str,
     /// `None` or the inner type.
     Opt(&'static Ty),
+    /// A positive integer or a tuple of them (LayerNorm's `normalized_shape`).
+    Shape,
 }
 
 /// A bound argument, converted to its parameter's type.
@@ -55,6 +57,8 @@ pub(super) enum Bound {
     None,
     /// A string.
     Str(Cow<'static, str>),
+    /// A shape; a single integer `n` binds as `[n]`.
+    Shape(Vec<usize>),
 }
 
 /// One parameter of a layer's PyTorch signature.
@@ -169,7 +173,7 @@ pub(super) const SIGNATURES: &[Signature] = &[
             opt("padding", PADDING, Bound::Pair([0, 0])),
             fixed("dilation", SIZE_PAIR, Bound::Pair([1, 1])),
             fixed("return_indices", Ty::Bool, Bound::Bool(false)),
-            fixed("ceil_mode", Ty::Bool, Bound::Bool(false)),
+            opt("ceil_mode", Ty::Bool, Bound::Bool(false)),
         ],
     },
     Signature {
@@ -178,8 +182,8 @@ pub(super) const SIGNATURES: &[Signature] = &[
             req("kernel_size", SIZE_PAIR),
             opt("stride", Ty::Opt(&SIZE_PAIR), Bound::None),
             opt("padding", PADDING, Bound::Pair([0, 0])),
-            fixed("ceil_mode", Ty::Bool, Bound::Bool(false)),
-            fixed("count_include_pad", Ty::Bool, Bound::Bool(true)),
+            opt("ceil_mode", Ty::Bool, Bound::Bool(false)),
+            opt("count_include_pad", Ty::Bool, Bound::Bool(true)),
             fixed("divisor_override", Ty::Opt(&SIZE), Bound::None),
         ],
     },
@@ -203,6 +207,69 @@ pub(super) const SIGNATURES: &[Signature] = &[
     Signature {
         name: "dropout",
         params: &[opt("p", Ty::Float, Bound::Float(0.5)), INPLACE],
+    },
+    Signature {
+        name: "identity",
+        params: &[],
+    },
+    Signature {
+        name: "gelu",
+        params: &[opt(
+            "approximate",
+            Ty::Str,
+            Bound::Str(Cow::Borrowed("none")),
+        )],
+    },
+    Signature {
+        name: "silu",
+        params: &[INPLACE],
+    },
+    Signature {
+        name: "hardswish",
+        params: &[INPLACE],
+    },
+    Signature {
+        name: "hardsigmoid",
+        params: &[INPLACE],
+    },
+    Signature {
+        name: "relu6",
+        params: &[INPLACE],
+    },
+    Signature {
+        name: "adaptiveavgpool2d",
+        params: &[req("output_size", SIZE_PAIR)],
+    },
+    Signature {
+        name: "layernorm",
+        params: &[
+            req("normalized_shape", Ty::Shape),
+            opt("eps", Ty::Float, Bound::Float(1e-5)),
+            opt("elementwise_affine", Ty::Bool, Bound::Bool(true)),
+            opt("bias", Ty::Bool, Bound::Bool(true)),
+        ],
+    },
+    Signature {
+        name: "layernorm2d",
+        params: &[
+            req("num_channels", SIZE),
+            opt("eps", Ty::Float, Bound::Float(1e-6)),
+            opt("elementwise_affine", Ty::Bool, Bound::Bool(true)),
+        ],
+    },
+    Signature {
+        name: "multiheadattention",
+        params: &[
+            req("embed_dim", SIZE),
+            req("num_heads", SIZE),
+            fixed("dropout", Ty::Float, Bound::Float(0.0)),
+            opt("bias", Ty::Bool, Bound::Bool(true)),
+            fixed("add_bias_kv", Ty::Bool, Bound::Bool(false)),
+            fixed("add_zero_attn", Ty::Bool, Bound::Bool(false)),
+            fixed("kdim", Ty::Opt(&SIZE), Bound::None),
+            fixed("vdim", Ty::Opt(&SIZE), Bound::None),
+            opt("batch_first", Ty::Bool, Bound::Bool(false)),
+        ],
     },
 ];
 
@@ -262,6 +329,22 @@ impl Args {
         match self.get(name) {
             Bound::Bool(b) => *b,
             other => panic!("{}.{name} is {other:?}, not a flag", self.sig.name),
+        }
+    }
+
+    /// A string parameter.
+    pub fn text(&self, name: &str) -> &str {
+        match self.get(name) {
+            Bound::Str(s) => s,
+            other => panic!("{}.{name} is {other:?}, not a string", self.sig.name),
+        }
+    }
+
+    /// A shape parameter.
+    pub fn shape(&self, name: &str) -> &[usize] {
+        match self.get(name) {
+            Bound::Shape(s) => s,
+            other => panic!("{}.{name} is {other:?}, not a shape", self.sig.name),
         }
     }
 }
@@ -382,6 +465,7 @@ impl Ty {
             Ty::Bool => "True or False".into(),
             Ty::Str => "a string".into(),
             Ty::Opt(inner) => format!("None or {}", inner.describe()),
+            Ty::Shape => "a positive integer or a tuple of them".into(),
         }
     }
 
@@ -409,6 +493,12 @@ impl Ty {
             (Ty::Str, Value::Str(s)) => Ok(Bound::Str(Cow::Owned(s.clone()))),
             (Ty::Opt(_), Value::None) => Ok(Bound::None),
             (Ty::Opt(inner), _) => inner.convert(value),
+            (Ty::Shape, Value::Tuple(items)) if !items.is_empty() => items
+                .iter()
+                .map(|v| Positive.size(v))
+                .collect::<Result<_, _>>()
+                .map(Bound::Shape),
+            (Ty::Shape, _) => Positive.size(value).map(|n| Bound::Shape(vec![n])),
             _ => Err(None),
         }
     }
@@ -467,6 +557,11 @@ impl fmt::Display for Bound {
             Bound::Bool(b) => f.write_str(if *b { "True" } else { "False" }),
             Bound::None => f.write_str("None"),
             Bound::Str(s) => write!(f, "{s:?}"),
+            Bound::Shape(s) if s.len() == 1 => write!(f, "{}", s[0]),
+            Bound::Shape(s) => {
+                let dims: Vec<String> = s.iter().map(|d| d.to_string()).collect();
+                write!(f, "({})", dims.join(","))
+            }
         }
     }
 }

@@ -44,7 +44,10 @@ pub(super) fn sequential<T: Scalar>(
 }
 
 /// Builds one layer, group or residual block.
-fn build_item<T: Scalar>(item: &Item, rng: &mut ChaCha8Rng) -> Result<Box<dyn Module<T>>, Located> {
+pub(super) fn build_item<T: Scalar>(
+    item: &Item,
+    rng: &mut ChaCha8Rng,
+) -> Result<Box<dyn Module<T>>, Located> {
     Ok(match item {
         Item::Layer(layer) => {
             let args = bind(layer)?;
@@ -108,7 +111,10 @@ pub(super) fn build<T: Scalar>(
         "softmax" => Box::new(Softmax { dim: a.size("dim") }),
         "logsoftmax" => Box::new(LogSoftmax { dim: a.size("dim") }),
         "maxpool2d" => Box::new(MaxPool2d::new(pool_options(a)).map_err(config_message)?),
-        "avgpool2d" => Box::new(AvgPool2d::new(pool_options(a)).map_err(config_message)?),
+        "avgpool2d" => {
+            let options = pool_options(a).count_include_pad(a.flag("count_include_pad"));
+            Box::new(AvgPool2d::new(options).map_err(config_message)?)
+        }
         "flatten" => Box::new(flatten(a)?),
         "batchnorm2d" => {
             let features = a.size("num_features");
@@ -118,7 +124,8 @@ pub(super) fn build<T: Scalar>(
             Box::new(bn.map_err(config_message)?)
         }
         "dropout" => Box::new(Dropout::new(a.float("p")).map_err(config_message)?),
-        other => unreachable!("layer {other} has a signature but no constructor"),
+        other => super::build_more::build(a, rng)
+            .unwrap_or_else(|| unreachable!("layer {other} has a signature but no constructor"))?,
     };
     Ok(layer)
 }
@@ -126,11 +133,10 @@ pub(super) fn build<T: Scalar>(
 /// Pooling options; the stride defaults to the kernel, as in PyTorch.
 fn pool_options(a: &Args) -> Pool2dOptions {
     let kernel = a.pair("kernel_size");
-    Pool2dOptions {
-        kernel,
-        stride: a.opt_pair("stride").unwrap_or(kernel),
-        padding: a.pair("padding"),
-    }
+    Pool2dOptions::new2(kernel)
+        .stride2(a.opt_pair("stride").unwrap_or(kernel))
+        .padding2(a.pair("padding"))
+        .ceil_mode(a.flag("ceil_mode"))
 }
 
 /// A flatten layer, checking what can be checked before seeing a shape.
@@ -145,7 +151,7 @@ fn flatten(a: &Args) -> Result<Flatten, String> {
 }
 
 /// Refuses a weight of shape `dims` with more than [`MAX_ELEMENTS`] elements.
-fn check_elements(layer: &str, dims: &[usize]) -> Result<(), String> {
+pub(super) fn check_elements(layer: &str, dims: &[usize]) -> Result<(), String> {
     let count = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     match count {
         Some(n) if n <= MAX_ELEMENTS => Ok(()),
@@ -157,7 +163,7 @@ fn check_elements(layer: &str, dims: &[usize]) -> Result<(), String> {
 }
 
 /// The message of a constructor's error (already prefixed with the layer's name).
-fn config_message(e: NnError) -> String {
+pub(super) fn config_message(e: NnError) -> String {
     match e {
         NnError::Config(message) => message,
         other => other.to_string(),

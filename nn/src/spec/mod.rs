@@ -37,14 +37,24 @@
 //! leakyrelu(negative_slope=0.01, inplace=False)
 //! softmax(dim=1)                         logsoftmax(dim=1)
 //!     (dim non-negative; PyTorch's default None means 1 for the usual 2-D and 4-D inputs)
-//! maxpool2d(kernel_size, stride=None, padding=0,
-//!           [default only:] dilation=1, return_indices=False, ceil_mode=False)
-//! avgpool2d(kernel_size, stride=None, padding=0,
-//!           [default only:] ceil_mode=False, count_include_pad=True, divisor_override=None)
+//! maxpool2d(kernel_size, stride=None, padding=0, ceil_mode=False,
+//!           [default only:] dilation=1, return_indices=False)
+//! avgpool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+//!           [default only:] divisor_override=None)
 //! flatten(start_dim=1, end_dim=-1)       (start_dim non-negative)
 //! batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True,
 //!             [default only:] track_running_stats=True)
-//! dropout(p=0.5, inplace=False)
+//! dropout(p=0.5, inplace=False)         identity
+//! gelu(approximate='none')               (or 'tanh')
+//! silu    hardswish    hardsigmoid    relu6          (each with inplace=False)
+//! adaptiveavgpool2d(output_size)         (an integer or a pair)
+//! layernorm(normalized_shape, eps=1e-05, elementwise_affine=True, bias=True)
+//!     (normalized_shape an integer or a tuple: the trailing axes normalized)
+//! layernorm2d(num_channels, eps=1e-06, elementwise_affine=True)
+//!     (torchvision's ConvNeXt LayerNorm over the channels of NCHW)
+//! multiheadattention(embed_dim, num_heads, bias=True, batch_first=False,
+//!                    [default only:] dropout=0.0, add_bias_kv=False, add_zero_attn=False,
+//!                    kdim=None, vdim=None)
 //! ```
 //!
 //! Sizes (`kernel_size`, `stride`, `padding`, `dilation`) are an integer or a pair `(h,w)`; a
@@ -63,6 +73,8 @@
 mod bind;
 mod blocks;
 mod build;
+mod build_more;
+pub(crate) mod describe;
 mod lexer;
 mod parser;
 mod suggest;
@@ -96,9 +108,15 @@ impl<T: Scalar> Sequential<T> {
     /// `linear(in_features, out_features, bias=True)`,
     /// `conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
     /// bias=True)`, `relu`, `leakyrelu(negative_slope=0.01)`, `sigmoid`, `tanh`, `softmax(dim=1)`,
-    /// `logsoftmax(dim=1)`, `maxpool2d(kernel_size, stride=None, padding=0)`,
-    /// `avgpool2d(kernel_size, stride=None, padding=0)`, `flatten(start_dim=1, end_dim=-1)`,
-    /// `batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True)`, `dropout(p=0.5)`.
+    /// `logsoftmax(dim=1)`, `maxpool2d(kernel_size, stride=None, padding=0, ceil_mode=False)`,
+    /// `avgpool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)`,
+    /// `flatten(start_dim=1, end_dim=-1)`,
+    /// `batchnorm2d(num_features, eps=1e-05, momentum=0.1, affine=True)`, `dropout(p=0.5)`,
+    /// `identity`, `gelu(approximate='none')`, `silu`, `hardswish`, `hardsigmoid`, `relu6`,
+    /// `adaptiveavgpool2d(output_size)`,
+    /// `layernorm(normalized_shape, eps=1e-05, elementwise_affine=True, bias=True)`,
+    /// `layernorm2d(num_channels, eps=1e-06, elementwise_affine=True)`,
+    /// `multiheadattention(embed_dim, num_heads, bias=True, batch_first=False)`.
     /// Sizes are an integer or a pair `(h,w)`; values are integers, numbers (`1e-5`, `.5`),
     /// `True`/`False`, `None`, tuples and quoted strings. `Display` prints the canonical form
     /// (defaults left out), which parses back to the same model.

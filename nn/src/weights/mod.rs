@@ -145,6 +145,32 @@ pub fn load_file_into<T: Scalar>(model: &mut Sequential<T>, file: &TensorFile) -
     Ok(())
 }
 
+/// Loads the weights in `path` into any model (a [`crate::Graph`], a layer), all or nothing,
+/// with the same checks as [`load_file_into`]: every name the model's `state_dict` holds must be
+/// in the file with its shape, and no other name may be.
+///
+/// ```no_run
+/// use nn::{weights, GraphBuilder, Identity};
+///
+/// let mut g = GraphBuilder::<f64>::new();
+/// let x = g.input();
+/// let y = g.module("id", Identity, x);
+/// let mut graph = g.finish(y).unwrap();
+/// weights::load_module_into(&mut graph, "block.safetensors").unwrap();
+/// ```
+///
+/// # Errors
+/// As [`load_into`].
+pub fn load_module_into<T: Scalar, M: Module<T> + ?Sized>(
+    model: &mut M,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let file = read_file(path)?;
+    let staged = check::stage(model, &file)?;
+    check::apply(model, staged);
+    Ok(())
+}
+
 /// Builds `Sequential::from_spec(arch)` from the `arch` metadata of `file` and loads the weights
 /// into it ([`load_file_into`]).
 ///

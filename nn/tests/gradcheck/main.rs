@@ -24,6 +24,7 @@
 mod checker;
 mod layers;
 mod models;
+mod modern_layers;
 mod sequential;
 
 use autograd::check::{check_gradients, CheckOptions};

@@ -1,10 +1,12 @@
 //! 2-D max and average pooling kernels on plain NCHW slices, with PyTorch's semantics.
 //!
-//! Window `(i, j)` of a plane covers input rows `i*sh - ph .. i*sh - ph + kh` and columns
-//! `j*sw - pw .. j*sw - pw + kw`; the parts outside the image are padding. Not supported (as in
-//! PyTorch's defaults): dilation (always 1) and `ceil_mode` (always false: the output size rounds
-//! down, so a window never starts in the bottom or right padding).
+//! Window `(i, j)` of a plane covers input rows `i*sh - top .. i*sh - top + kh` and columns
+//! `j*sw - left .. j*sw - left + kw`; the parts outside the image are padding (asymmetric
+//! `[top, left, bottom, right]` pads, PyTorch's `ceil_mode` and `count_include_pad`: see
+//! [`Pool2dOptions`]). Not supported: dilation (always 1). [`adaptive`] holds PyTorch's adaptive
+//! average pooling.
 
+pub mod adaptive;
 mod geometry;
 #[cfg(test)]
 mod tests;
@@ -128,32 +130,37 @@ pub fn max_pool2d_backward<T: Scalar>(g: &Pool2dGeometry, argmax: &[u32], dy: &[
     dx
 }
 
-/// Average pooling with PyTorch's default `count_include_pad = true`: the sum of the in-image part
-/// of the window divided by the full window size, padding counting as zeros.
+/// Average pooling: the sum of the in-image part of window `(i, j)` divided by its divisor
+/// `d[i, j]`, padding counting as zeros.
 ///
 /// ```text
-/// y[n, c, i, j] = (1 / (kh*kw)) * sum_{p < kh, q < kw} x[n, c, i*sh - ph + p, j*sw - pw + q]
+/// y[n, c, i, j] = (1 / d[i, j]) * sum_{p < kh, q < kw} x[n, c, i*sh - top + p, j*sw - left + q]
 /// ```
+///
+/// PyTorch's divisor: with `count_include_pad` (the default) the window's size clipped to the
+/// padded input, `kh*kw` except for a `ceil_mode` window hanging past the bottom/right padding;
+/// without, the number of in-image elements.
 ///
 /// # Panics
 /// If `x.len()` does not match the geometry.
 pub fn avg_pool2d_forward<T: Scalar>(g: &Pool2dGeometry, x: &[T]) -> Vec<T> {
     g.check_len("avg_pool2d_forward", "x", x.len(), g.input_shape());
     let (rows, cols) = (g.spans(0), g.spans(1));
-    let divisor = window_size::<T>(g);
+    let (row_counts, col_counts) = (g.counts(0), g.counts(1));
     let mut y = vec![T::zero(); g.output_len()];
     for (xp, yp) in x
         .chunks_exact(g.h * g.w)
         .zip(y.chunks_exact_mut(g.out_h * g.out_w))
     {
-        for (&(r0, r1), y_row) in rows.iter().zip(yp.chunks_exact_mut(g.out_w)) {
-            for (&(c0, c1), yv) in cols.iter().zip(y_row) {
+        let row_iter = rows.iter().zip(&row_counts);
+        for ((&(r0, r1), &rc), y_row) in row_iter.zip(yp.chunks_exact_mut(g.out_w)) {
+            for ((&(c0, c1), &cc), yv) in cols.iter().zip(&col_counts).zip(y_row) {
                 let sum = (r0..r1).fold(T::zero(), |acc, r| {
                     xp[r * g.w + c0..r * g.w + c1]
                         .iter()
                         .fold(acc, |a, &v| a + v)
                 });
-                *yv = sum / divisor;
+                *yv = sum / T::from_f64_lossy((rc * cc) as f64);
             }
         }
     }
@@ -161,10 +168,10 @@ pub fn avg_pool2d_forward<T: Scalar>(g: &Pool2dGeometry, x: &[T]) -> Vec<T> {
 }
 
 /// Gradient of [`avg_pool2d_forward`]: every input of window `(i, j)` (padding excluded) receives
-/// `dy[n, c, i, j] / (kh*kw)`; overlapping windows accumulate.
+/// `dy[n, c, i, j] / d[i, j]`; overlapping windows accumulate.
 ///
 /// ```text
-/// dx[n, c, r, s] = sum over windows (i, j) containing (r, s) of dy[n, c, i, j] / (kh*kw)
+/// dx[n, c, r, s] = sum over windows (i, j) containing (r, s) of dy[n, c, i, j] / d[i, j]
 /// ```
 ///
 /// # Panics
@@ -172,15 +179,16 @@ pub fn avg_pool2d_forward<T: Scalar>(g: &Pool2dGeometry, x: &[T]) -> Vec<T> {
 pub fn avg_pool2d_backward<T: Scalar>(g: &Pool2dGeometry, dy: &[T]) -> Vec<T> {
     g.check_len("avg_pool2d_backward", "dy", dy.len(), g.output_shape());
     let (rows, cols) = (g.spans(0), g.spans(1));
-    let divisor = window_size::<T>(g);
+    let (row_counts, col_counts) = (g.counts(0), g.counts(1));
     let mut dx = vec![T::zero(); g.input_len()];
     for (dxp, dyp) in dx
         .chunks_exact_mut(g.h * g.w)
         .zip(dy.chunks_exact(g.out_h * g.out_w))
     {
-        for (&(r0, r1), dy_row) in rows.iter().zip(dyp.chunks_exact(g.out_w)) {
-            for (&(c0, c1), &d) in cols.iter().zip(dy_row) {
-                let share = d / divisor;
+        let row_iter = rows.iter().zip(&row_counts);
+        for ((&(r0, r1), &rc), dy_row) in row_iter.zip(dyp.chunks_exact(g.out_w)) {
+            for ((&(c0, c1), &cc), &d) in cols.iter().zip(&col_counts).zip(dy_row) {
+                let share = d / T::from_f64_lossy((rc * cc) as f64);
                 for r in r0..r1 {
                     dxp[r * g.w + c0..r * g.w + c1]
                         .iter_mut()
@@ -190,9 +198,4 @@ pub fn avg_pool2d_backward<T: Scalar>(g: &Pool2dGeometry, dy: &[T]) -> Vec<T> {
         }
     }
     dx
-}
-
-/// `kh * kw` as `T`: the divisor of every window under `count_include_pad = true`.
-fn window_size<T: Scalar>(g: &Pool2dGeometry) -> T {
-    T::from_f64_lossy((g.options.kernel[0] * g.options.kernel[1]) as f64)
 }

@@ -27,14 +27,28 @@ fn window(g: &Pool2dGeometry, n: usize, c: usize, i: usize, j: usize) -> Vec<usi
     let mut out = Vec::new();
     for p in 0..o.kernel[0] {
         for q in 0..o.kernel[1] {
-            let r = (i * o.stride[0] + p) as isize - o.padding[0] as isize;
-            let s = (j * o.stride[1] + q) as isize - o.padding[1] as isize;
+            let r = (i * o.stride[0] + p) as isize - o.pads[0] as isize;
+            let s = (j * o.stride[1] + q) as isize - o.pads[1] as isize;
             if r >= 0 && s >= 0 && (r as usize) < g.h && (s as usize) < g.w {
                 out.push(((n * g.c + c) * g.h + r as usize) * g.w + s as usize);
             }
         }
     }
     out
+}
+
+/// PyTorch's average-pool divisor of window `(i, j)`, as its CPU kernel computes it: the window
+/// clipped to the padded input, or (without `count_include_pad`) its in-image element count.
+fn divisor(g: &Pool2dGeometry, i: usize, j: usize) -> f64 {
+    let o = &g.options;
+    if !o.count_include_pad {
+        return window(g, 0, 0, i, j).len() as f64;
+    }
+    let hstart = (i * o.stride[0]) as isize - o.pads[0] as isize;
+    let wstart = (j * o.stride[1]) as isize - o.pads[1] as isize;
+    let hend = (hstart + o.kernel[0] as isize).min((g.h + o.pads[2]) as isize);
+    let wend = (wstart + o.kernel[1] as isize).min((g.w + o.pads[3]) as isize);
+    ((hend - hstart) * (wend - wstart)) as f64
 }
 
 /// All windows in output order.
@@ -60,13 +74,16 @@ fn geometry() -> impl Strategy<Value = Pool2dGeometry> {
         pair(1, 9),
         pair(1, 4),
         pair(1, 3),
-        pair(0, 2),
+        [0..=2usize, 0..=2, 0..=2, 0..=2],
+        any::<[bool; 2]>(),
     )
-        .prop_filter_map("invalid pooling", |(n, c, hw, k, s, p)| {
+        .prop_filter_map("invalid pooling", |(n, c, hw, k, s, pads, [ceil, cip])| {
             let opts = Pool2dOptions {
                 kernel: k,
                 stride: s,
-                padding: p,
+                pads,
+                ceil_mode: ceil,
+                count_include_pad: cip,
             };
             Pool2dGeometry::new(&[n, c, hw[0], hw[1]], opts).ok()
         })
@@ -103,10 +120,12 @@ proptest! {
     fn avg_pool_matches_windows(g in geometry(), seed in any::<u64>()) {
         let x = data(g.input_shape().iter().product(), seed, 0);
         let dy = data(g.output_shape().iter().product(), seed ^ 9, 0);
-        let size = (g.options.kernel[0] * g.options.kernel[1]) as f64;
         let y = avg_pool2d_forward(&g, &x);
         let mut dx = vec![0.0; x.len()];
         for (k, win) in windows(&g).iter().enumerate() {
+            let plane = k % (g.out_h * g.out_w);
+            let size = divisor(&g, plane / g.out_w, plane % g.out_w);
+            prop_assert!(!win.is_empty(), "empty window {k} in {g:?}");
             let want = win.iter().map(|&t| x[t]).sum::<f64>() / size;
             let close = (y[k] - want).abs() <= 1e-12 * want.abs().max(1.0);
             prop_assert!(close, "{} vs {}", y[k], want);
@@ -263,12 +282,26 @@ fn output_shapes_follow_pytorch() {
     );
     assert_eq!(shape([0, 3, 4, 4], Pool2dOptions::new(4)), [0, 3, 1, 1]);
     let o = Pool2dOptions::new(3);
-    assert_eq!((o.kernel, o.stride, o.padding), ([3, 3], [3, 3], [0, 0]));
+    assert_eq!((o.kernel, o.stride, o.pads), ([3, 3], [3, 3], [0; 4]));
+    assert!(!o.ceil_mode && o.count_include_pad);
+    // ceil_mode: 5 -> 3 with window 2, stride 2 (the last window starts inside the input); with
+    // window 3, stride 2, padding 1 on 6: 4 windows, 112 -> 57 for a ResNet stem with ceil.
+    let ceil =
+        |k: usize, s: usize, p: usize| Pool2dOptions::new(k).stride(s).padding(p).ceil_mode(true);
+    assert_eq!(shape([1, 1, 5, 5], ceil(2, 2, 0)), [1, 1, 3, 3]);
+    assert_eq!(shape([1, 1, 6, 6], ceil(3, 2, 1)), [1, 1, 4, 4]);
+    assert_eq!(shape([1, 1, 112, 112], ceil(3, 2, 1)), [1, 1, 57, 57]);
+    // The dropped window: 5 with window 2, stride 2, padding 1 gives (5+2-2)/2 rounded up + 1 = 4,
+    // but window 3 would start at 3*2 - 1 = 5, in the bottom padding: 3.
+    assert_eq!(shape([1, 1, 5, 5], ceil(2, 2, 1)), [1, 1, 3, 3]);
+    // Asymmetric pads: rows 4 + 1 + 0, columns 4 + 0 + 1, window 3, stride 1.
+    let o = Pool2dOptions::new(3).stride(1).pads([1, 0, 0, 1]);
+    assert_eq!(shape([1, 1, 4, 4], o), [1, 1, 3, 3]);
 }
 
 #[test]
 fn invalid_geometries_name_input_and_window() {
-    let cases: [(&[usize], Pool2dOptions, &str); 7] = [
+    let cases: [(&[usize], Pool2dOptions, &str); 8] = [
         (&[1, 4, 4], Pool2dOptions::new(2), "rank 4"),
         (
             &[1, 1, 4, 4],
@@ -289,6 +322,11 @@ fn invalid_geometries_name_input_and_window() {
             &[1, 1, 4, 4],
             Pool2dOptions::new2([3, 1]).padding2([1, 1]),
             "at most half",
+        ),
+        (
+            &[1, 1, 4, 4],
+            Pool2dOptions::new(2).pads([0, 0, 2, 0]),
+            "padding [top, left, bottom, right] [0, 0, 2, 0]: padding must be at most half",
         ),
         (&[1, 1, 2, 8], Pool2dOptions::new(3), "does not fit"),
         (&[1, 0, 4, 4], Pool2dOptions::new(2), "must be >= 1"),

@@ -109,6 +109,50 @@ impl<'t, T: Scalar> Var<'t, T> {
     }
 }
 
+impl<'t, T: Scalar> Var<'t, T> {
+    /// The error function `erf x = (2 / sqrt(pi)) int_0^x e^(-t^2) dt`; derivative
+    /// `(2 / sqrt(pi)) e^(-x^2)`.
+    pub fn erf(self) -> Var<'t, T> {
+        self.unary(Unary::Erf)
+    }
+
+    /// Exact GELU (PyTorch's `gelu`, `approximate='none'`): `x Phi(x) = (x / 2)(1 + erf(x / sqrt 2))`;
+    /// derivative `Phi(x) + x phi(x)`, `phi(x) = e^(-x^2 / 2) / sqrt(2 pi)` (1/2 at 0).
+    pub fn gelu(self) -> Var<'t, T> {
+        self.unary(Unary::Gelu)
+    }
+
+    /// GELU's tanh approximation (PyTorch's `gelu(x, approximate='tanh')`):
+    /// `(x / 2)(1 + tanh u)`, `u = sqrt(2 / pi)(x + 0.044715 x^3)`; derivative
+    /// `(1 + tanh u) / 2 + (x / 2)(1 - tanh^2 u) sqrt(2 / pi)(1 + 0.134145 x^2)`.
+    pub fn gelu_tanh(self) -> Var<'t, T> {
+        self.unary(Unary::GeluTanh)
+    }
+
+    /// SiLU (swish): `x s(x)` with `s` the logistic sigmoid; derivative `s(x)(1 + x(1 - s(x)))`.
+    pub fn silu(self) -> Var<'t, T> {
+        self.unary(Unary::Silu)
+    }
+
+    /// Hard swish (MobileNetV3): `x min(max(x + 3, 0), 6) / 6`; derivative 0 for `x <= -3`,
+    /// `x / 3 + 1/2` for `-3 < x < 3`, 1 for `x >= 3` (PyTorch's values at the kinks).
+    pub fn hardswish(self) -> Var<'t, T> {
+        self.unary(Unary::Hardswish)
+    }
+
+    /// Hard sigmoid: `min(max(x + 3, 0), 6) / 6`; derivative `1/6` for `-3 < x < 3`, else 0
+    /// (0 at the kinks, as PyTorch).
+    pub fn hardsigmoid(self) -> Var<'t, T> {
+        self.unary(Unary::Hardsigmoid)
+    }
+
+    /// ReLU6, PyTorch's `hardtanh(x, 0, 6)`: `min(max(x, 0), 6)`; derivative 1 for `0 < x < 6`,
+    /// else 0 (0 at both bounds: hardtanh's mask, where [`Var::clamp`] passes the bounds).
+    pub fn relu6(self) -> Var<'t, T> {
+        self.unary(Unary::Relu6)
+    }
+}
+
 impl<'t, T: Scalar> Neg for Var<'t, T> {
     type Output = Var<'t, T>;
     /// `-x`; derivative `-1`.

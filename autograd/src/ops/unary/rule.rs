@@ -51,6 +51,26 @@ pub(crate) enum Unary<T> {
     Softplus,
     /// `y = min(max(x, lo), hi)`; `dy/dx = [lo <= x <= hi]` (PyTorch's convention at the bounds).
     Clamp(T, T),
+    /// `y = erf x = (2 / sqrt(pi)) int_0^x e^(-t^2) dt`; `dy/dx = (2 / sqrt(pi)) e^(-x^2)`.
+    Erf,
+    /// Exact GELU, `y = x Phi(x) = (x / 2) (1 + erf(x / sqrt 2))`;
+    /// `dy/dx = Phi(x) + x phi(x)` with `phi(x) = e^(-x^2 / 2) / sqrt(2 pi)`.
+    Gelu,
+    /// GELU's tanh approximation (PyTorch's `approximate='tanh'`): with
+    /// `u = sqrt(2 / pi) (x + 0.044715 x^3)`, `y = (x / 2) (1 + tanh u)`;
+    /// `dy/dx = (1 + tanh u) / 2 + (x / 2) (1 - tanh^2 u) sqrt(2 / pi) (1 + 3 * 0.044715 x^2)`.
+    GeluTanh,
+    /// SiLU (swish), `y = x s(x)` with `s` the sigmoid; `dy/dx = s(x) (1 + x (1 - s(x)))`.
+    Silu,
+    /// `y = x min(max(x + 3, 0), 6) / 6`; `dy/dx = 0` for `x <= -3`, `x / 3 + 1/2` for
+    /// `-3 < x < 3`, `1` for `x >= 3` (PyTorch's values at the kinks: 0 at -3, 1 at 3).
+    Hardswish,
+    /// `y = min(max(x + 3, 0), 6) / 6`; `dy/dx = 1/6` on the open interval `-3 < x < 3`, else 0
+    /// (0 at the kinks, as PyTorch).
+    Hardsigmoid,
+    /// `y = min(max(x, 0), 6)`, PyTorch's `hardtanh(x, 0, 6)`; `dy/dx = [0 < x < 6]`: 0 at both
+    /// bounds (hardtanh's mask, unlike [`Unary::Clamp`]'s closed interval).
+    Relu6,
 }
 
 /// Above this, softplus returns its input (PyTorch's `threshold = 20`): `ln(1 + e^x) = x` in f32.
@@ -64,6 +84,121 @@ fn sigmoid<T: Scalar>(x: T) -> T {
         let e = x.exp();
         e / (T::one() + e)
     }
+}
+
+/// `(2 / sqrt(pi)) e^(-x^2)`, the derivative of erf.
+fn erf_grad<T: Scalar>(x: T) -> T {
+    T::from_f64_lossy(std::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp()
+}
+
+/// `x Phi(x) = (x / 2) (1 + erf(x / sqrt 2))`, as PyTorch computes it.
+fn gelu<T: Scalar>(x: T) -> T {
+    let half = T::from_f64_lossy(0.5);
+    x * half * (T::one() + (x * T::from_f64_lossy(std::f64::consts::FRAC_1_SQRT_2)).erf())
+}
+
+/// `Phi(x) + x phi(x)`, as PyTorch's `gelu_backward`.
+fn gelu_grad<T: Scalar>(x: T) -> T {
+    let half = T::from_f64_lossy(0.5);
+    let cdf = half * (T::one() + (x * T::from_f64_lossy(std::f64::consts::FRAC_1_SQRT_2)).erf());
+    // 1 / sqrt(2 pi) = (2 / sqrt pi) (1 / sqrt 2) / 2, PyTorch's `kBeta`.
+    let beta = std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2 * 0.5;
+    let pdf = (-half * x * x).exp() * T::from_f64_lossy(beta);
+    cdf + x * pdf
+}
+
+/// `sqrt(2 / pi)` and `0.044715`: the tanh GELU's constants.
+fn gelu_tanh_constants<T: Scalar>() -> (T, T) {
+    let beta = std::f64::consts::SQRT_2 * std::f64::consts::FRAC_2_SQRT_PI * 0.5;
+    (T::from_f64_lossy(beta), T::from_f64_lossy(0.044715))
+}
+
+/// `(x / 2) (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`.
+fn gelu_tanh<T: Scalar>(x: T) -> T {
+    let (beta, kappa) = gelu_tanh_constants::<T>();
+    let inner = beta * (x + kappa * x * x * x);
+    T::from_f64_lossy(0.5) * x * (T::one() + inner.tanh())
+}
+
+/// The tanh GELU's derivative, in PyTorch's order of operations.
+fn gelu_tanh_grad<T: Scalar>(x: T) -> T {
+    let (beta, kappa) = gelu_tanh_constants::<T>();
+    let (half, one) = (T::from_f64_lossy(0.5), T::one());
+    let x_sq = x * x;
+    let tanh_inner = (beta * (x + kappa * x_sq * x)).tanh();
+    let left_derivative = half * (one + tanh_inner);
+    let right_derivative = one - tanh_inner * tanh_inner;
+    let inner_derivative = beta * (one + T::from_f64_lossy(3.0) * kappa * x_sq);
+    left_derivative + half * x * right_derivative * inner_derivative
+}
+
+/// `x s(x)`.
+fn silu<T: Scalar>(x: T) -> T {
+    x * sigmoid(x)
+}
+
+/// `s(x) (1 + x (1 - s(x)))`.
+fn silu_grad<T: Scalar>(x: T) -> T {
+    let s = sigmoid(x);
+    s * (T::one() + x * (T::one() - s))
+}
+
+/// `min(max(x + 3, 0), 6) / 6`.
+fn hardsigmoid<T: Scalar>(x: T) -> T {
+    let (three, six) = (T::from_f64_lossy(3.0), T::from_f64_lossy(6.0));
+    (x + three).max(T::zero()).min(six) / six
+}
+
+/// `1/6` on `(-3, 3)`, else 0.
+fn hardsigmoid_grad<T: Scalar>(x: T) -> T {
+    let three = T::from_f64_lossy(3.0);
+    if x > -three && x < three {
+        T::from_f64_lossy(6.0).recip()
+    } else {
+        T::zero()
+    }
+}
+
+/// `x min(max(x + 3, 0), 6) / 6`.
+fn hardswish<T: Scalar>(x: T) -> T {
+    let (three, six) = (T::from_f64_lossy(3.0), T::from_f64_lossy(6.0));
+    x * (x + three).max(T::zero()).min(six) / six
+}
+
+/// 0 for `x <= -3`, `x / 3 + 1/2` below 3, then 1 (PyTorch's `hardswish_backward`).
+fn hardswish_grad<T: Scalar>(x: T) -> T {
+    let three = T::from_f64_lossy(3.0);
+    if x <= -three {
+        T::zero()
+    } else if x < three {
+        x / three + T::from_f64_lossy(0.5)
+    } else {
+        T::one()
+    }
+}
+
+/// `min(max(x, 0), 6)`.
+fn relu6<T: Scalar>(x: T) -> T {
+    x.max(T::zero()).min(T::from_f64_lossy(6.0))
+}
+
+/// `[0 < x < 6]`, hardtanh's backward mask.
+fn relu6_grad<T: Scalar>(x: T) -> T {
+    if x > T::zero() && x < T::from_f64_lossy(6.0) {
+        T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// `f` over a slice, as a plain loop the compiler can vectorize.
+fn map<T: Scalar>(x: &[T], f: impl Fn(T) -> T) -> Vec<T> {
+    x.iter().map(|&v| f(v)).collect()
+}
+
+/// `dy * f'(x)` over slices, for a derivative that needs only `x`.
+fn grad_map<T: Scalar>(x: &[T], dy: &[T], d: impl Fn(T) -> T) -> Vec<T> {
+    x.iter().zip(dy).map(|(&v, &g)| g * d(v)).collect()
 }
 
 impl<T: Scalar> Unary<T> {
@@ -86,15 +221,31 @@ impl<T: Scalar> Unary<T> {
             Unary::LeakyRelu(a) => format!("leaky_relu({a})"),
             Unary::Softplus => "softplus".into(),
             Unary::Clamp(lo, hi) => format!("clamp({lo}, {hi})"),
+            Unary::Erf => "erf".into(),
+            Unary::Gelu => "gelu".into(),
+            Unary::GeluTanh => "gelu_tanh".into(),
+            Unary::Silu => "silu".into(),
+            Unary::Hardswish => "hardswish".into(),
+            Unary::Hardsigmoid => "hardsigmoid".into(),
+            Unary::Relu6 => "relu6".into(),
         }
     }
 
     /// `y = f(x)` elementwise.
     pub(crate) fn forward(&self, x: &Tensor<T>) -> Tensor<T> {
+        let d = x.data();
         let y: Vec<T> = match self {
             // The hottest op of a CNN, as a loop the compiler vectorizes.
-            Unary::Relu => x.data().iter().map(|&v| v.max(T::zero())).collect(),
-            _ => x.data().iter().map(|&v| self.apply(v)).collect(),
+            Unary::Relu => d.iter().map(|&v| v.max(T::zero())).collect(),
+            // The activations of modern classifiers: one monomorphic map each.
+            Unary::Erf => map(d, T::erf),
+            Unary::Gelu => map(d, gelu),
+            Unary::GeluTanh => map(d, gelu_tanh),
+            Unary::Silu => map(d, silu),
+            Unary::Hardswish => map(d, hardswish),
+            Unary::Hardsigmoid => map(d, hardsigmoid),
+            Unary::Relu6 => map(d, relu6),
+            _ => map(d, |v| self.apply(v)),
         };
         Tensor::from_parts("unary", y, x.shape().to_vec())
     }
@@ -137,6 +288,13 @@ impl<T: Scalar> Unary<T> {
                 }
             }
             Unary::Clamp(lo, hi) => x.max(lo).min(hi),
+            Unary::Erf => x.erf(),
+            Unary::Gelu => gelu(x),
+            Unary::GeluTanh => gelu_tanh(x),
+            Unary::Silu => silu(x),
+            Unary::Hardswish => hardswish(x),
+            Unary::Hardsigmoid => hardsigmoid(x),
+            Unary::Relu6 => relu6(x),
         }
     }
 
@@ -181,6 +339,13 @@ impl<T: Scalar> Unary<T> {
                 }
             }
             Unary::Clamp(lo, hi) => indicator(x >= lo && x <= hi),
+            Unary::Erf => erf_grad(x),
+            Unary::Gelu => gelu_grad(x),
+            Unary::GeluTanh => gelu_tanh_grad(x),
+            Unary::Silu => silu_grad(x),
+            Unary::Hardswish => hardswish_grad(x),
+            Unary::Hardsigmoid => hardsigmoid_grad(x),
+            Unary::Relu6 => relu6_grad(x),
         }
     }
 }
@@ -225,16 +390,25 @@ impl<T: Scalar> Rule<T> for UnaryOp<T> {
             );
             return;
         }
-        let dx: Vec<T> = xv
-            .data()
-            .iter()
-            .zip(y.data())
-            .zip(dy.data())
-            .map(|((&xi, &yi), &g)| {
-                let g = if guided { g.max(T::zero()) } else { g };
-                g * f.derivative(xi, yi)
-            })
-            .collect();
+        let (xd, dyd) = (xv.data(), dy.data());
+        let dx: Vec<T> = match f {
+            Unary::Erf => grad_map(xd, dyd, erf_grad),
+            Unary::Gelu => grad_map(xd, dyd, gelu_grad),
+            Unary::GeluTanh => grad_map(xd, dyd, gelu_tanh_grad),
+            Unary::Silu => grad_map(xd, dyd, silu_grad),
+            Unary::Hardswish => grad_map(xd, dyd, hardswish_grad),
+            Unary::Hardsigmoid => grad_map(xd, dyd, hardsigmoid_grad),
+            Unary::Relu6 => grad_map(xd, dyd, relu6_grad),
+            _ => xd
+                .iter()
+                .zip(y.data())
+                .zip(dyd)
+                .map(|((&xi, &yi), &g)| {
+                    let g = if guided { g.max(T::zero()) } else { g };
+                    g * f.derivative(xi, yi)
+                })
+                .collect(),
+        };
         ctx.accumulate(
             x,
             Tensor::from_parts("unary backward", dx, xv.shape().to_vec()),

@@ -76,3 +76,54 @@ fn guided_backprop_passes_only_positive_gradients() {
     tape.set_relu_backward(ReluBackward::Guided);
     close(tape.backward(y).wrt(x).data(), &[0.0, 1.0, 0.0]);
 }
+
+#[test]
+fn piecewise_activations_match_pytorch_at_the_kinks() {
+    // Points on, between and beyond the kinks at -3, 0, 3 and 6.
+    let x = [-4.0, -3.0, -1.0, 0.0, 1.5, 3.0, 6.0, 7.0];
+    let (y, g) = unary(&x, |v| v.hardswish());
+    close(&y, &[0.0, 0.0, -1.0 / 3.0, 0.0, 1.125, 3.0, 6.0, 7.0]);
+    // PyTorch: 0 at -3 (closed below), x/3 + 1/2 inside, 1 from 3 on.
+    close(&g, &[0.0, 0.0, 1.0 / 6.0, 0.5, 1.0, 1.0, 1.0, 1.0]);
+    let (y, g) = unary(&x, |v| v.hardsigmoid());
+    close(&y, &[0.0, 0.0, 1.0 / 3.0, 0.5, 0.75, 1.0, 1.0, 1.0]);
+    let s = 1.0 / 6.0;
+    close(&g, &[0.0, 0.0, s, s, s, 0.0, 0.0, 0.0]);
+    let (y, g) = unary(&x, |v| v.relu6());
+    close(&y, &[0.0, 0.0, 0.0, 0.0, 1.5, 3.0, 6.0, 6.0]);
+    // hardtanh's mask: 0 at both bounds, unlike clamp.
+    close(&g, &[0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    let (_, g) = unary(&[0.0, 6.0], |v| v.clamp(0.0, 6.0));
+    close(&g, &[1.0, 1.0]);
+}
+
+#[test]
+fn smooth_activations_values_and_derivatives() {
+    let erf1 = 0.842_700_792_949_714_9; // erf(1)
+    let (y, g) = unary(&[0.0, 1.0, -1.0], |v| v.erf());
+    let d1 = std::f64::consts::FRAC_2_SQRT_PI * (-1.0f64).exp();
+    close(&y, &[0.0, erf1, -erf1]);
+    close(&g, &[std::f64::consts::FRAC_2_SQRT_PI, d1, d1]);
+    // GELU at sqrt 2: x Phi(x) = sqrt2 (1 + erf 1) / 2; derivative Phi + x phi = (1 + erf 1)/2 +
+    // sqrt2 e^-1 / sqrt(2 pi).
+    let r2 = std::f64::consts::SQRT_2;
+    let (y, g) = unary(&[0.0, r2], |v| v.gelu());
+    let phi = (-1.0f64).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    close(&y, &[0.0, r2 * (1.0 + erf1) / 2.0]);
+    close(&g, &[0.5, (1.0 + erf1) / 2.0 + r2 * phi]);
+    // PyTorch's values (float64) for the tanh GELU at -1 and 0.5.
+    let (y, g) = unary(&[-1.0, 0.0, 0.5], |v| v.gelu_tanh());
+    close(
+        &y,
+        &[-0.158_808_009_391_723_24, 0.0, 0.345_714_009_825_143_94],
+    );
+    close(
+        &g,
+        &[-0.082_964_083_845_782_52, 0.5, 0.867_369_903_534_642_4],
+    );
+    // SiLU: x s(x); at 0, 0 and 1/2; at ln 3, s = 3/4: y = 3 ln3 / 4, y' = 3/4 (1 + ln3 / 4).
+    let l3 = 3.0f64.ln();
+    let (y, g) = unary(&[0.0, l3], |v| v.silu());
+    close(&y, &[0.0, 0.75 * l3]);
+    close(&g, &[0.5, 0.75 * (1.0 + l3 / 4.0)]);
+}
