@@ -28,8 +28,7 @@ fn names(model: &Sequential) -> Vec<String> {
 }
 
 /// torchvision's `resnet18(num_classes=10)` with widths 8, 16, 32, 64 instead of 64, 128, 256,
-/// 512: the model of `fixtures/torchvision/resnet18.safetensors`. Its inputs are 32x32, so
-/// layer4's output is 1x1 and `avgpool2d(1)` is torchvision's `AdaptiveAvgPool2d((1, 1))`.
+/// 512: the model of `fixtures/torchvision/resnet18.safetensors`.
 const RESNET18: &str = "\
 conv1: conv2d(3,8,7,stride=2,padding=3,bias=False), bn1: batchnorm2d(8), relu: relu, \
 maxpool: maxpool2d(3,stride=2,padding=1), \
@@ -56,7 +55,7 @@ conv2: conv2d(64,64,3,padding=1,bias=False), bn2: batchnorm2d(64), \
 downsample=(conv2d(32,64,1,stride=2,bias=False), batchnorm2d(64)), after=relu), \
 residual(conv1: conv2d(64,64,3,padding=1,bias=False), bn1: batchnorm2d(64), relu, \
 conv2: conv2d(64,64,3,padding=1,bias=False), bn2: batchnorm2d(64), after=relu)), \
-avgpool: avgpool2d(1), flatten, fc: linear(64,10)";
+avgpool: adaptiveavgpool2d(1), flatten, fc: linear(64,10)";
 
 /// A fixture file of `nn/tests/fixtures/torchvision`.
 fn fixture(name: &str) -> TensorFile {
@@ -520,4 +519,45 @@ fn arbitrary_block_text_never_panics() {
         }
         specs = longer;
     }
+}
+
+/// The full-size ResNet-18 spec of the `spec` module's documentation.
+fn documented_resnet18() -> String {
+    let source = include_str!("../src/spec/mod.rs");
+    let mut lines = source
+        .lines()
+        .skip_while(|l| !l.starts_with("//! ResNet-18, torchvision's `resnet18()`"))
+        .skip_while(|l| *l != "//! ```text")
+        .skip(1)
+        .take_while(|l| *l != "//! ```")
+        .map(|l| l.strip_prefix("//! ").unwrap());
+    let first = lines.next().expect("the documented ResNet-18");
+    lines.fold(first.to_string(), |s, l| s + " " + l)
+}
+
+#[test]
+fn documented_resnet18_is_torchvisions_resnet18() {
+    let spec = documented_resnet18();
+    let model = Sequential::<f32>::from_spec(&spec).unwrap();
+    assert_eq!(
+        model.output_shape(&[1, 3, 224, 224]).unwrap(),
+        vec![1, 1000]
+    );
+    // torchvision.models.resnet18().  Its parameter count, and the fixture's key list (the
+    // reduced model has the same keys).
+    assert_eq!(model.num_parameters(), 11_689_512);
+    let reduced = Sequential::<f32>::from_spec(RESNET18).unwrap();
+    assert_eq!(names(&model), names(&reduced));
+    let shape = |m: &Sequential, key: &str| {
+        let found = m.state_dict().into_iter().find(|(n, ..)| n == key);
+        found.unwrap().2.shape().to_vec()
+    };
+    assert_eq!(
+        shape(&model, "layer4.0.downsample.0.weight"),
+        [512, 256, 1, 1]
+    );
+    assert_eq!(shape(&model, "fc.weight"), [1000, 512]);
+    // The documented layout is the canonical form, line breaks aside.
+    let flat = spec.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(canonical(&spec), flat.replace("( ", "("));
 }
