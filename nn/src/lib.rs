@@ -29,6 +29,7 @@ pub mod models;
 mod module;
 pub mod optim;
 pub mod prepare;
+mod residual;
 mod sequential;
 mod spec;
 pub mod train;
@@ -43,4 +44,5 @@ pub use layers::{
     MultiheadAttention, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Tanh, GELU,
 };
 pub use module::{Context, Module, StateKind};
+pub use residual::Residual;
 pub use sequential::Sequential;

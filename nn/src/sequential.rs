@@ -1,5 +1,5 @@
 //! [`Sequential`]: layers applied one after another, named `0.`, `1.`, ... as PyTorch's
-//! `nn.Sequential`.
+//! `nn.Sequential`, or by the names they were given ([`Sequential::push_named`]).
 
 use std::fmt;
 use std::ops::Range;
@@ -10,12 +10,17 @@ use crate::error::{NnError, Result};
 use crate::module::{Context, Module, StateKind};
 
 /// A chain of modules. Its `state_dict` names are the children's prefixed by their index
-/// (`0.weight`, `3.bias`), so a PyTorch `nn.Sequential` with the same layers loads unchanged.
+/// (`0.weight`, `3.bias`), so a PyTorch `nn.Sequential` with the same layers loads unchanged; a
+/// child added with [`Sequential::push_named`] is prefixed by its name instead (`conv1.weight`),
+/// as a PyTorch module's attributes are.
 ///
 /// `Display` prints the spec string (`conv2d(1,16,3,padding=1), relu, maxpool2d(2)`), which
-/// [`Sequential::from_spec`] parses back.
+/// [`Sequential::from_spec`] parses back; named children print as `conv1: conv2d(3,8,7)`, and a
+/// `Sequential` inside another prints as a group in parentheses (the alternate form, `{:#}`).
 pub struct Sequential<T: Scalar = f32> {
     layers: Vec<Box<dyn Module<T>>>,
+    /// Each layer's name, `None` for its index.
+    names: Vec<Option<String>>,
 }
 
 impl<T: Scalar> Default for Sequential<T> {
@@ -27,17 +32,51 @@ impl<T: Scalar> Default for Sequential<T> {
 impl<T: Scalar> Sequential<T> {
     /// An empty chain (the identity).
     pub fn new() -> Self {
-        Sequential { layers: Vec::new() }
+        Sequential {
+            layers: Vec::new(),
+            names: Vec::new(),
+        }
     }
 
     /// Appends a layer.
     pub fn push(&mut self, layer: impl Module<T> + 'static) {
-        self.layers.push(Box::new(layer));
+        self.push_boxed(Box::new(layer));
     }
 
     /// Appends a boxed layer.
     pub fn push_boxed(&mut self, layer: Box<dyn Module<T>>) {
         self.layers.push(layer);
+        self.names.push(None);
+    }
+
+    /// Appends a layer under `name` instead of its index: its state is named `name.weight`, ...
+    ///
+    /// # Errors
+    /// [`NnError::Config`] if `name` is not an identifier (an ASCII letter or `_`, then letters,
+    /// digits and `_`: unnamed layers own the integers) or another layer already has it.
+    pub fn push_named(&mut self, name: &str, layer: Box<dyn Module<T>>) -> Result<()> {
+        let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !identifier {
+            return Err(NnError::Config(format!(
+                "layer name {name:?} is not an identifier (a letter or _, then letters, digits \
+                 and _)"
+            )));
+        }
+        if self.names.iter().flatten().any(|n| n == name) {
+            return Err(NnError::Config(format!("two layers are named {name:?}")));
+        }
+        self.layers.push(layer);
+        self.names.push(Some(name.to_string()));
+        Ok(())
+    }
+
+    /// The name of layer `i`: the one it was given, or its index.
+    ///
+    /// # Panics
+    /// If `i` is out of bounds.
+    pub fn name(&self, i: usize) -> String {
+        self.names[i].clone().unwrap_or_else(|| i.to_string())
     }
 
     /// Appends a layer, builder style.
@@ -75,7 +114,7 @@ impl<T: Scalar> Sequential<T> {
     ) -> Var<'t, T> {
         let mut h = x;
         for i in range {
-            h = cx.scoped(&i.to_string(), |cx| self.layers[i].forward(h, cx));
+            h = cx.scoped(&self.name(i), |cx| self.layers[i].forward(h, cx));
         }
         h
     }
@@ -96,7 +135,7 @@ impl<T: Scalar> Sequential<T> {
         for i in range {
             shape = self.layers[i].output_shape(&shape).map_err(|e| match e {
                 NnError::Shape { layer, message } => NnError::Shape {
-                    layer: format!("{i} ({layer})"),
+                    layer: nested_label(&self.name(i), &layer),
                     message,
                 },
                 other => other,
@@ -135,13 +174,15 @@ impl<T: Scalar> Module<T> for Sequential<T> {
 
     fn visit_state(&self, f: &mut dyn FnMut(&str, StateKind, &Tensor<T>)) {
         for (i, layer) in self.layers.iter().enumerate() {
-            layer.visit_state(&mut |name, kind, t| f(&format!("{i}.{name}"), kind, t));
+            let prefix = self.name(i);
+            layer.visit_state(&mut |name, kind, t| f(&format!("{prefix}.{name}"), kind, t));
         }
     }
 
     fn visit_state_mut(&mut self, f: &mut dyn FnMut(&str, StateKind, &mut Tensor<T>)) {
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            layer.visit_state_mut(&mut |name, kind, t| f(&format!("{i}.{name}"), kind, t));
+        for (i, (layer, name)) in self.layers.iter_mut().zip(&self.names).enumerate() {
+            let prefix = name.clone().unwrap_or_else(|| i.to_string());
+            layer.visit_state_mut(&mut |name, kind, t| f(&format!("{prefix}.{name}"), kind, t));
         }
     }
 
@@ -158,11 +199,21 @@ impl<T: Scalar> Module<T> for Sequential<T> {
 
 impl<T: Scalar> fmt::Display for Sequential<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let group = f.alternate();
+        if group {
+            f.write_str("(")?;
+        }
         for (i, layer) in self.layers.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "{layer}")?;
+            if let Some(name) = &self.names[i] {
+                write!(f, "{name}: ")?;
+            }
+            write!(f, "{layer:#}")?;
+        }
+        if group {
+            f.write_str(")")?;
         }
         Ok(())
     }
@@ -171,5 +222,20 @@ impl<T: Scalar> fmt::Display for Sequential<T> {
 impl<T: Scalar> fmt::Debug for Sequential<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Sequential({self})")
+    }
+}
+
+/// The label of a shape error from child `name` whose own label is `label`: `3 (conv2d(1,16,3))`
+/// for a layer, and the joined path `layer1.0.conv1 (conv2d(8,8,3))` when the child is itself a
+/// container whose label is already `path (layer)`.
+pub(crate) fn nested_label(name: &str, label: &str) -> String {
+    let is_path = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    };
+    match label.split_once(" (") {
+        Some((path, _)) if is_path(path) && label.ends_with(')') => format!("{name}.{label}"),
+        _ => format!("{name} ({label})"),
     }
 }

@@ -142,7 +142,7 @@ fn typical_mistakes_have_exact_messages_and_positions() {
     let layer_names = "linear, conv2d, relu, leakyrelu, sigmoid, tanh, softmax, logsoftmax, \
                        maxpool2d, avgpool2d, flatten, batchnorm2d, dropout, identity, gelu, silu, \
                        hardswish, hardsigmoid, relu6, adaptiveavgpool2d, layernorm, layernorm2d, \
-                       multiheadattention";
+                       multiheadattention, residual";
     let cases: Vec<(&str, usize, String)> =
         vec![
         ("", 0, "expected a layer name, found end of input".into()),
@@ -507,6 +507,8 @@ const BASES: &[&str] = &[
     "linear(64,32), dropout(p=.25, inplace=True), leakyrelu(-0.2), softmax(dim=1)",
     "avgpool2d(2, stride=None, ceil_mode=False), flatten(1, -1), tanh, sigmoid, logsoftmax()",
     "relu, ünïcödé, linear(2,2)",
+    "c1: conv2d(1,2,3), g: (relu, residual(b: linear(2,2), downsample=(linear(2,2)), \
+     after=relu))",
 ];
 
 /// Tokens from which random token soups are built (joined by spaces, so numbers stay small).
@@ -546,6 +548,10 @@ const TOKENS: &[&str] = &[
     "(2,3)",
     "groups",
     "end_dim",
+    ":",
+    "residual",
+    "downsample",
+    "after",
 ];
 
 fn mutate(spec: &str, edits: &[(u8, usize, char)]) -> String {

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::blocks::RESIDUAL;
 use super::parser::{Arg, LayerSpec, Value};
 use super::suggest::suggest;
 use super::Located;
@@ -316,10 +317,15 @@ pub(super) fn bind(layer: &LayerSpec) -> Result<Args, Located> {
     })
 }
 
-/// The signature of layer `name`, or an error suggesting the nearest known layer.
+/// Whether `name` (at `pos`) is a layer, or an error suggesting the nearest known one.
+pub(super) fn check_layer(name: &str, pos: usize) -> Result<(), Located> {
+    signature(name, pos).map(|_| ())
+}
+
+/// The signature of layer `name`, or an error suggesting the nearest known layer (or form).
 fn signature(name: &str, pos: usize) -> Result<&'static Signature, Located> {
     signatures().find(|s| s.name == name).ok_or_else(|| {
-        let names = signatures().map(|s| s.name);
+        let names = signatures().map(|s| s.name).chain([RESIDUAL]);
         let hint = match suggest(name, names.clone()) {
             Some(known) => format!("did you mean \"{known}\"?"),
             None => format!("expected one of: {}", names.collect::<Vec<_>>().join(", ")),

@@ -1,16 +1,74 @@
 //! Construction: bound arguments to a layer, through the layer's own constructor so its checks
-//! apply. Weighted layers draw from the shared random stream, in spec order.
+//! apply; groups to nested `Sequential`s and residual forms to [`Residual`]s. Weighted layers
+//! draw from the shared random stream, in spec order (depth first: a residual's body, then its
+//! `downsample`, then its `after`).
 
 use autograd::{Conv2dOptions, Pool2dOptions, Scalar};
 use rand_chacha::ChaCha8Rng;
 
-use super::bind::Args;
+use super::bind::{bind, Args};
+use super::blocks::{Entry, Item};
 use super::limits::{check_elements, config_message};
+use super::Located;
 use crate::layers::{
     AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax, MaxPool2d,
     ReLU, Sigmoid, Softmax, Tanh,
 };
 use crate::module::Module;
+use crate::residual::Residual;
+use crate::sequential::Sequential;
+
+/// Binds and builds every entry, in order, into a `Sequential` with the entries' names.
+///
+/// # Errors
+/// The first entry whose arguments do not bind or whose settings its layer rejects.
+pub(super) fn sequential<T: Scalar>(
+    entries: &[Entry],
+    rng: &mut ChaCha8Rng,
+) -> Result<Sequential<T>, Located> {
+    let mut model = Sequential::new();
+    for entry in entries {
+        let module = build_item(&entry.item, rng)?;
+        match &entry.name {
+            None => model.push_boxed(module),
+            Some((name, pos)) => model
+                .push_named(name, module)
+                .map_err(|e| Located::new(*pos, config_message(e)))?,
+        }
+    }
+    Ok(model)
+}
+
+/// Builds one layer, group or residual block.
+pub(super) fn build_item<T: Scalar>(
+    item: &Item,
+    rng: &mut ChaCha8Rng,
+) -> Result<Box<dyn Module<T>>, Located> {
+    Ok(match item {
+        Item::Layer(layer) => {
+            let args = bind(layer)?;
+            build(&args, rng).map_err(|m| Located::new(layer.name_pos, m))?
+        }
+        Item::Group { entries, .. } => Box::new(sequential::<T>(entries, rng)?),
+        Item::Residual {
+            pos,
+            body,
+            downsample,
+            after,
+        } => {
+            let body = sequential(body, rng)?;
+            let mut block =
+                Residual::new(body).map_err(|e| Located::new(*pos, config_message(e)))?;
+            if let Some(d) = downsample {
+                block = block.with_downsample(build_item(d, rng)?);
+            }
+            if let Some(a) = after {
+                block = block.with_after(build_item(a, rng)?);
+            }
+            Box::new(block)
+        }
+    })
+}
 
 /// Builds the layer, or says (with the layer's name) why its settings are impossible.
 pub(super) fn build<T: Scalar>(

@@ -6,7 +6,8 @@ use autograd::{Conv2dOptions, Scalar};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{bind, build, parser};
+use super::blocks::{self, Entry, Item};
+use super::{bind, build};
 use crate::module::Module;
 use crate::sequential::Sequential;
 
@@ -26,10 +27,14 @@ pub(crate) enum LayerKind {
 
 /// What the single-layer spec `text` describes.
 pub(crate) fn kind(text: &str) -> LayerKind {
-    let Ok(layers) = parser::parse(text) else {
+    let Ok(entries) = blocks::parse(text, &bind::check_layer) else {
         return LayerKind::Other;
     };
-    let [layer] = layers.as_slice() else {
+    let [Entry {
+        name: None,
+        item: Item::Layer(layer),
+    }] = entries.as_slice()
+    else {
         return LayerKind::Other;
     };
     let Ok(a) = bind::bind(layer) else {
@@ -52,11 +57,10 @@ pub(crate) fn kind(text: &str) -> LayerKind {
 /// A fresh layer (or, for a spec of several layers, a [`Sequential`]) built from `text`, with
 /// placeholder weights; `None` if `text` is not a spec.
 pub(crate) fn rebuild<T: Scalar>(text: &str) -> Option<Box<dyn Module<T>>> {
-    let layers = parser::parse(text).ok()?;
+    let entries = blocks::parse(text, &bind::check_layer).ok()?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    if let [layer] = layers.as_slice() {
-        let args = bind::bind(layer).ok()?;
-        return build::build(&args, &mut rng).ok();
+    if let [Entry { name: None, item }] = entries.as_slice() {
+        return build::build_item(item, &mut rng).ok();
     }
     let model: Sequential<T> = Sequential::from_spec(text).ok()?;
     Some(Box::new(model))

@@ -20,6 +20,8 @@ pub(super) enum Kind {
     Comma,
     /// `=`
     Equals,
+    /// `:` (after a layer's name: `conv1: conv2d(3,8,7)`)
+    Colon,
     /// `-`
     Minus,
     /// The end of the spec.
@@ -81,6 +83,7 @@ impl<'a> Lexer<'a> {
             ')' => (Kind::RParen, 1),
             ',' => (Kind::Comma, 1),
             '=' => (Kind::Equals, 1),
+            ':' => (Kind::Colon, 1),
             '-' => (Kind::Minus, 1),
             '\'' | '"' => (Kind::Str, string_len(trimmed, c, start)?),
             _ if starts_number => (Kind::Number, number_len(trimmed)),
@@ -152,7 +155,7 @@ mod tests {
     #[test]
     fn spec_lexer_tokens_carry_byte_offsets() {
         use Kind::*;
-        let tokens = lex(" conv2d(1, -2,'zeros')").unwrap();
+        let tokens = lex(" conv2d(1, -2,'zeros'):").unwrap();
         assert_eq!(
             tokens,
             vec![
@@ -165,7 +168,8 @@ mod tests {
                 (Comma, ",", 13),
                 (Str, "'zeros'", 14),
                 (RParen, ")", 21),
-                (End, "", 22),
+                (Colon, ":", 22),
+                (End, "", 23),
             ]
         );
     }

@@ -12,7 +12,12 @@
 //! Whitespace between tokens is ignored. In EBNF:
 //!
 //! ```text
-//! spec     = layer , { "," , layer } ;
+//! spec     = entry , { "," , entry } ;
+//! entry    = [ name , ":" ] , item ;           (* a named child: state "name.weight" *)
+//! item     = residual | group | layer ;
+//! group    = "(" , [ entry , { "," , entry } , [ "," ] ] , ")" ;     (* a nested Sequential *)
+//! residual = "residual" , "(" , entry , { "," , entry } ,
+//!            { "," , ( "downsample" | "after" ) , "=" , item } , [ "," ] , ")" ;
 //! layer    = name , [ "(" , [ arg , { "," , arg } , [ "," ] ] , ")" ] ;
 //! arg      = [ name , "=" ] , value ;          (* keyword arguments after positional ones *)
 //! value    = scalar | "(" , scalar , { "," , scalar } , [ "," ] , ")" ;   (* (3) is 3 *)
@@ -64,14 +69,69 @@
 //! `Display` prints the canonical form: no spaces inside parentheses, `", "` between layers,
 //! defaults left out; it parses back to the same model.
 //!
+//! # Names, groups and residual blocks
+//!
+//! A child is named by its index (`0.weight`), as in PyTorch's `nn.Sequential`, unless it is
+//! given a name: `conv1: conv2d(3,8,7)` holds `conv1.weight`. Names are identifiers, unique
+//! among siblings. A group `(layer, ...)` is a nested `Sequential` (`layer1: (...)` holds
+//! `layer1.0.weight`, ...; groups and residual blocks nest at most 64 deep).
+//!
+//! `residual(body..., downsample=item, after=item)` is a [`crate::Residual`]:
+//! `y = after(body(x) + downsample(x))`, the shortcut being the identity without `downsample`
+//! and `after` the identity when absent. The body's children are the block's own (named as in
+//! torchvision's `BasicBlock`: `conv1.weight`), the shortcut's state is under `downsample.` and
+//! `after`'s under `after.`. The body's and the shortcut's output shapes must be equal.
+//!
+//! ResNet-18, torchvision's `resnet18()`, whose `state_dict()` loads unchanged (the keys, their
+//! order and shapes are torchvision's; the tests check a reduced-width one against PyTorch):
+//!
+//! ```text
+//! conv1: conv2d(3,64,7,stride=2,padding=3,bias=False), bn1: batchnorm2d(64), relu: relu,
+//! maxpool: maxpool2d(3,stride=2,padding=1),
+//! layer1: (
+//!   residual(conv1: conv2d(64,64,3,padding=1,bias=False), bn1: batchnorm2d(64), relu,
+//!            conv2: conv2d(64,64,3,padding=1,bias=False), bn2: batchnorm2d(64),
+//!            after=relu),
+//!   residual(conv1: conv2d(64,64,3,padding=1,bias=False), bn1: batchnorm2d(64), relu,
+//!            conv2: conv2d(64,64,3,padding=1,bias=False), bn2: batchnorm2d(64),
+//!            after=relu)),
+//! layer2: (
+//!   residual(conv1: conv2d(64,128,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(128), relu,
+//!            conv2: conv2d(128,128,3,padding=1,bias=False), bn2: batchnorm2d(128),
+//!            downsample=(conv2d(64,128,1,stride=2,bias=False), batchnorm2d(128)),
+//!            after=relu),
+//!   residual(conv1: conv2d(128,128,3,padding=1,bias=False), bn1: batchnorm2d(128), relu,
+//!            conv2: conv2d(128,128,3,padding=1,bias=False), bn2: batchnorm2d(128),
+//!            after=relu)),
+//! layer3: (
+//!   residual(conv1: conv2d(128,256,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(256), relu,
+//!            conv2: conv2d(256,256,3,padding=1,bias=False), bn2: batchnorm2d(256),
+//!            downsample=(conv2d(128,256,1,stride=2,bias=False), batchnorm2d(256)),
+//!            after=relu),
+//!   residual(conv1: conv2d(256,256,3,padding=1,bias=False), bn1: batchnorm2d(256), relu,
+//!            conv2: conv2d(256,256,3,padding=1,bias=False), bn2: batchnorm2d(256),
+//!            after=relu)),
+//! layer4: (
+//!   residual(conv1: conv2d(256,512,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(512), relu,
+//!            conv2: conv2d(512,512,3,padding=1,bias=False), bn2: batchnorm2d(512),
+//!            downsample=(conv2d(256,512,1,stride=2,bias=False), batchnorm2d(512)),
+//!            after=relu),
+//!   residual(conv1: conv2d(512,512,3,padding=1,bias=False), bn1: batchnorm2d(512), relu,
+//!            conv2: conv2d(512,512,3,padding=1,bias=False), bn2: batchnorm2d(512),
+//!            after=relu)),
+//! avgpool: adaptiveavgpool2d(1), flatten, fc: linear(512,1000)
+//! ```
+//!
 //! # Stages
 //!
-//! [`lexer`] (tokens with byte offsets) -> [`parser`] (recursive descent to [`parser::LayerSpec`]s,
-//! syntax only) -> [`bind`] (each layer's arguments against its PyTorch signature, a declarative
+//! [`lexer`] (tokens with byte offsets) -> [`blocks`] (the list of named entries, groups and
+//! residual blocks, recursive descent to [`blocks::Entry`]s) and [`parser`] (each layer, to a
+//! [`parser::LayerSpec`]; syntax only) -> [`bind`] (each layer's arguments against its PyTorch signature, a declarative
 //! table) -> [`build`] (the layer's own constructor). Each stage reports a [`Located`] message,
 //! which becomes [`NnError::Spec`] with the spec attached.
 
 mod bind;
+mod blocks;
 mod build;
 mod build_more;
 pub(crate) mod describe;
@@ -122,6 +182,11 @@ impl<T: Scalar> Sequential<T> {
     /// `True`/`False`, `None`, tuples and quoted strings. `Display` prints the canonical form
     /// (defaults left out), which parses back to the same model.
     ///
+    /// A layer may be named (`conv1: conv2d(3,8,7)`, state `conv1.weight`), layers may be grouped
+    /// into a nested `Sequential` (`layer1: (...)`, state `layer1.0.weight`), and
+    /// `residual(body..., downsample=(...), after=relu)` is a [`crate::Residual`] block, so a
+    /// torchvision ResNet is one spec (see the module documentation of `spec` in the source).
+    ///
     /// ```
     /// use nn::Sequential;
     ///
@@ -161,14 +226,8 @@ impl<T: Scalar> Sequential<T> {
             message: e.message,
             spec: spec.to_string(),
         };
-        let layers = parser::parse(spec).map_err(at)?;
+        let entries = blocks::parse(spec, &bind::check_layer).map_err(at)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut model = Sequential::new();
-        for layer in &layers {
-            let args = bind::bind(layer).map_err(at)?;
-            let built = build::build(&args, &mut rng);
-            model.push_boxed(built.map_err(|m| at(Located::new(layer.name_pos, m)))?);
-        }
-        Ok(model)
+        build::sequential(&entries, &mut rng).map_err(at)
     }
 }

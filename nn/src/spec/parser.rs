@@ -1,5 +1,6 @@
-//! The recursive-descent parser: tokens to a list of [`LayerSpec`]s, checking only the syntax
-//! (which layers and arguments exist is [`super::bind`]'s business).
+//! The recursive-descent parser of one layer: a name and its call arguments, to a [`LayerSpec`],
+//! checking only the syntax (which layers and arguments exist is [`super::bind`]'s business).
+//! How layers are listed, named, grouped and made residual is [`super::blocks`]'.
 
 use std::fmt;
 
@@ -51,47 +52,46 @@ impl fmt::Display for Value {
     }
 }
 
-/// Parses a whole spec.
-///
-/// # Errors
-/// The first syntax error, with its position.
-pub(super) fn parse(src: &str) -> Result<Vec<LayerSpec>, Located> {
-    Parser {
-        lexer: Lexer::new(src),
-        peeked: None,
-    }
-    .spec()
-}
-
 /// `expected {what}, found {token}` at the token.
-fn expected(what: &str, found: Token<'_>) -> Located {
+pub(super) fn expected(what: &str, found: Token<'_>) -> Located {
     Located::new(
         found.pos,
         format!("expected {what}, found {}", found.describe()),
     )
 }
 
-struct Parser<'a> {
+/// A token stream with one token of lookahead, and the grammar of one layer.
+pub(super) struct Parser<'a> {
     lexer: Lexer<'a>,
     peeked: Option<Token<'a>>,
 }
 
 impl<'a> Parser<'a> {
-    fn peek(&mut self) -> Result<Token<'a>, Located> {
+    /// A parser at the start of `src`.
+    pub fn new(src: &'a str) -> Self {
+        Parser {
+            lexer: Lexer::new(src),
+            peeked: None,
+        }
+    }
+
+    /// The next token, left in place.
+    pub fn peek(&mut self) -> Result<Token<'a>, Located> {
         if self.peeked.is_none() {
             self.peeked = Some(self.lexer.next_token()?);
         }
         Ok(self.peeked.expect("just filled"))
     }
 
-    fn bump(&mut self) -> Result<Token<'a>, Located> {
+    /// The next token, consumed.
+    pub fn bump(&mut self) -> Result<Token<'a>, Located> {
         let token = self.peek()?;
         self.peeked = None;
         Ok(token)
     }
 
     /// Consumes the next token if it is a `kind`.
-    fn eat(&mut self, kind: Kind) -> Result<bool, Located> {
+    pub fn eat(&mut self, kind: Kind) -> Result<bool, Located> {
         let matched = self.peek()?.kind == kind;
         if matched {
             self.peeked = None;
@@ -99,25 +99,10 @@ impl<'a> Parser<'a> {
         Ok(matched)
     }
 
-    /// `spec = layer { "," layer }`
-    fn spec(&mut self) -> Result<Vec<LayerSpec>, Located> {
-        let mut layers = vec![self.layer()?];
-        loop {
-            let t = self.bump()?;
-            match t.kind {
-                Kind::End => return Ok(layers),
-                Kind::Comma => layers.push(self.layer()?),
-                _ => return Err(expected("\",\" or end of input after layer", t)),
-            }
-        }
-    }
-
-    /// `layer = name [ "(" [ arg { "," arg } [ "," ] ] ")" ]`
-    fn layer(&mut self) -> Result<LayerSpec, Located> {
-        let name = self.bump()?;
-        if name.kind != Kind::Ident {
-            return Err(expected("a layer name", name));
-        }
+    /// `layer = name [ "(" [ arg { "," arg } [ "," ] ] ")" ]`, after its `name` (an identifier
+    /// token, already consumed).
+    pub fn layer(&mut self, name: Token<'a>) -> Result<LayerSpec, Located> {
+        debug_assert_eq!(name.kind, Kind::Ident);
         let args = if self.eat(Kind::LParen)? {
             self.args(name.text)?
         } else {
@@ -249,6 +234,19 @@ fn word(t: Token<'_>) -> Result<Value, Located> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Layers separated by commas.
+    fn parse(src: &str) -> Result<Vec<LayerSpec>, Located> {
+        let mut p = Parser::new(src);
+        let mut layers = Vec::new();
+        loop {
+            let name = p.bump()?;
+            layers.push(p.layer(name)?);
+            if !p.eat(Kind::Comma)? {
+                return Ok(layers);
+            }
+        }
+    }
 
     fn num(s: &str) -> Value {
         Value::Number(s.to_string())
