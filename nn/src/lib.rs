@@ -37,5 +37,5 @@ pub use layers::{
     AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax, MaxPool2d,
     ReLU, Sigmoid, Softmax, Tanh,
 };
-pub use module::{Context, Module, StateKind};
+pub use module::{Context, Module, StateKind, Structure};
 pub use sequential::Sequential;

@@ -7,13 +7,14 @@ use std::ops::Range;
 use autograd::{Scalar, Tensor, Var};
 
 use crate::error::{NnError, Result};
-use crate::module::{Context, Module, StateKind};
+use crate::module::{Context, Module, StateKind, Structure};
 
 /// A chain of modules. Its `state_dict` names are the children's prefixed by their index
 /// (`0.weight`, `3.bias`), so a PyTorch `nn.Sequential` with the same layers loads unchanged.
 ///
-/// `Display` prints the spec string (`conv2d(1,16,3,padding=1), relu, maxpool2d(2)`), which
-/// [`Sequential::from_spec`] parses back.
+/// Its spec ([`Module::spec`], also printed by `Display`) is its layers' specs joined by `", "`
+/// (`conv2d(1,16,3,padding=1), relu, maxpool2d(2)`), which [`Sequential::from_spec`] parses back;
+/// a chain with a layer that has no spec has none (`Display` prints that layer as `<no spec>`).
 pub struct Sequential<T: Scalar = f32> {
     layers: Vec<Box<dyn Module<T>>>,
 }
@@ -59,6 +60,23 @@ impl<T: Scalar> Sequential<T> {
     /// The layers.
     pub fn layers(&self) -> &[Box<dyn Module<T>>] {
         &self.layers
+    }
+
+    /// The layers, by value.
+    pub fn into_layers(self) -> Vec<Box<dyn Module<T>>> {
+        self.layers
+    }
+
+    /// How many layers give the logits: the layers before the trailing normalizers (softmax,
+    /// log-softmax: [`Module::is_normalizer`]), all of them if there is none.
+    pub fn logits_len(&self) -> usize {
+        let trailing = self
+            .layers
+            .iter()
+            .rev()
+            .take_while(|l| l.is_normalizer())
+            .count();
+        self.layers.len() - trailing
     }
 
     /// Applies layers `range` only: `forward_range(x, cx, 0..k)` is the model cut before layer
@@ -154,9 +172,46 @@ impl<T: Scalar> Module<T> for Sequential<T> {
     fn is_training(&self) -> bool {
         self.layers.iter().any(|l| l.is_training())
     }
+
+    /// The layers' specs joined by `", "`, or `None` if a layer has none.
+    fn spec(&self) -> Option<String> {
+        let specs: Option<Vec<String>> = self.layers.iter().map(|l| l.spec()).collect();
+        specs.map(|s| s.join(", "))
+    }
+
+    /// Layers `0..logits_len()` ([`Sequential::logits_len`]).
+    fn forward_logits<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
+        self.forward_range(x, cx, 0..self.logits_len())
+    }
+
+    fn logits_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        self.output_shape_range(input, 0..self.logits_len())
+    }
+
+    /// The layers, named by their index.
+    fn named_children(&self) -> Vec<(String, &dyn Module<T>)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i.to_string(), &**l))
+            .collect()
+    }
+
+    /// [`Structure::Sequential`] of its spec.
+    fn structure(&self) -> Result<Structure> {
+        let spec = self.spec().ok_or_else(|| {
+            let i = self.layers.iter().position(|l| l.spec().is_none());
+            NnError::Config(format!(
+                "layer {} has no spec, so the model's structure cannot be saved",
+                i.unwrap_or_default()
+            ))
+        })?;
+        Ok(Structure::Sequential(spec))
+    }
 }
 
 impl<T: Scalar> fmt::Display for Sequential<T> {
+    /// The spec; a layer without one prints as `<no spec>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, layer) in self.layers.iter().enumerate() {
             if i > 0 {

@@ -7,7 +7,6 @@ use autograd::{Scalar, Tensor};
 
 use crate::error::{NnError, Result};
 use crate::module::Module;
-use crate::sequential::Sequential;
 
 /// The model's new state, by name, once everything has been validated.
 pub(crate) type Staged<T> = HashMap<String, Tensor<T>>;
@@ -18,7 +17,7 @@ pub(crate) type Staged<T> = HashMap<String, Tensor<T>>;
 /// One [`NnError::Weights`] listing every problem, `; `-separated: tensors with a wrong shape or
 /// an unsupported dtype (in model order), then the missing names (in model order), then the
 /// unexpected names (sorted).
-pub(crate) fn stage<T: Scalar>(model: &Sequential<T>, file: &TensorFile) -> Result<Staged<T>> {
+pub(crate) fn stage<T: Scalar, M: Module<T> + ?Sized>(model: &M, file: &TensorFile) -> Result<Staged<T>> {
     let mut problems = Vec::new();
     let mut missing = Vec::new();
     let mut expected = HashSet::new();
@@ -59,7 +58,7 @@ pub(crate) fn stage<T: Scalar>(model: &Sequential<T>, file: &TensorFile) -> Resu
 }
 
 /// Replaces every tensor of the model by its staged value.
-pub(crate) fn apply<T: Scalar>(model: &mut Sequential<T>, mut staged: Staged<T>) {
+pub(crate) fn apply<T: Scalar, M: Module<T> + ?Sized>(model: &mut M, mut staged: Staged<T>) {
     model.visit_state_mut(&mut |name, _, t| {
         if let Some(new) = staged.remove(name) {
             *t = new;
