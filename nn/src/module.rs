@@ -223,3 +223,54 @@ impl<T: Scalar> fmt::Display for dyn Module<T> + '_ {
         }
     }
 }
+
+/// A boxed module is the module (so a `Box<dyn Module>` loaded from a file is one).
+impl<T: Scalar, M: Module<T> + ?Sized> Module<T> for Box<M> {
+    fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
+        (**self).forward(x, cx)
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        (**self).output_shape(input)
+    }
+
+    fn visit_state(&self, f: &mut dyn FnMut(&str, StateKind, &Tensor<T>)) {
+        (**self).visit_state(f)
+    }
+
+    fn visit_state_mut(&mut self, f: &mut dyn FnMut(&str, StateKind, &mut Tensor<T>)) {
+        (**self).visit_state_mut(f)
+    }
+
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training)
+    }
+
+    fn is_training(&self) -> bool {
+        (**self).is_training()
+    }
+
+    fn spec(&self) -> Option<String> {
+        (**self).spec()
+    }
+
+    fn is_normalizer(&self) -> bool {
+        (**self).is_normalizer()
+    }
+
+    fn forward_logits<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
+        (**self).forward_logits(x, cx)
+    }
+
+    fn logits_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        (**self).logits_shape(input)
+    }
+
+    fn named_children(&self) -> Vec<(String, &dyn Module<T>)> {
+        (**self).named_children()
+    }
+
+    fn structure(&self) -> Result<Structure> {
+        (**self).structure()
+    }
+}
