@@ -128,9 +128,7 @@ pub trait Module<T: Scalar = f32>: Send + Sync {
     /// saying which.
     fn structure(&self) -> Result<Structure> {
         self.spec().map(Structure::Layer).ok_or_else(|| {
-            NnError::Config(
-                "the model has no spec, so its structure cannot be saved".to_string(),
-            )
+            NnError::Config("the model has no spec, so its structure cannot be saved".to_string())
         })
     }
 }
@@ -272,5 +270,12 @@ impl<T: Scalar, M: Module<T> + ?Sized> Module<T> for Box<M> {
 
     fn structure(&self) -> Result<Structure> {
         (**self).structure()
+    }
+}
+
+impl<T: Scalar> fmt::Debug for dyn Module<T> + '_ {
+    /// `Module(<spec>)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Module({self})")
     }
 }

@@ -72,7 +72,12 @@ macro_rules! module_model {
     )*};
 }
 
-module_model!(Sequential<T>, Graph<T>, dyn Module<T> + '_, Box<dyn Module<T> + '_>);
+module_model!(
+    Sequential<T>,
+    Graph<T>,
+    dyn Module<T> + '_,
+    Box<dyn Module<T> + '_>
+);
 
 /// Any [`Module`] as a [`Model`] (the model types of `nn` are models themselves: a
 /// [`Sequential`], a [`Graph`], a `Box<dyn Module>`; this adapter is for a layer or a module of

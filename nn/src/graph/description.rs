@@ -113,7 +113,10 @@ pub(super) fn parse<T: Scalar>(text: &str) -> Result<Graph<T>> {
         if let Some((_, on)) = output {
             return Err(line.error(
                 line.pos,
-                format!("expected nothing after the output (line {on}), found {}", line.found()),
+                format!(
+                    "expected nothing after the output (line {on}), found {}",
+                    line.found()
+                ),
             ));
         }
         let (kw_pos, keyword) = line.word();
@@ -243,7 +246,9 @@ fn module<T: Scalar>(
         Some(layer) if n == 1 => Ok(layer),
         _ => Err(line.error(
             pos,
-            format!("a module node is one layer, found {n}: write a list of layers as \"sequential\""),
+            format!(
+                "a module node is one layer, found {n}: write a list of layers as \"sequential\""
+            ),
         )),
     }
 }
@@ -256,9 +261,12 @@ fn lookup(
     name: &str,
     who: &str,
 ) -> Result<ValueId> {
-    ids.get(name)
-        .map(|(id, _)| *id)
-        .ok_or_else(|| line.error(pos, format!("{who} {name:?}, which is not a node before it")))
+    ids.get(name).map(|(id, _)| *id).ok_or_else(|| {
+        line.error(
+            pos,
+            format!("{who} {name:?}, which is not a node before it"),
+        )
+    })
 }
 
 /// A cursor over one line of the description.
@@ -271,7 +279,11 @@ struct Line<'a> {
 impl<'a> Line<'a> {
     /// The error at byte `pos` of this line, with the line and a caret under the problem.
     fn error(&self, pos: usize, message: String) -> NnError {
-        let column = self.text.char_indices().take_while(|(i, _)| *i < pos).count();
+        let column = self
+            .text
+            .char_indices()
+            .take_while(|(i, _)| *i < pos)
+            .count();
         NnError::Config(format!(
             "invalid graph description at line {}, column {}: {message}\n  {}\n  {}^",
             self.number,
@@ -413,7 +425,10 @@ impl<'a> Line<'a> {
                 _ => {
                     return Err(self.error(
                         self.pos,
-                        format!("expected \",\" or \")\" after an input, found {}", self.found()),
+                        format!(
+                            "expected \",\" or \")\" after an input, found {}",
+                            self.found()
+                        ),
                     ))
                 }
             }

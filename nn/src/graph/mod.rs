@@ -212,7 +212,12 @@ impl<T: Scalar> Graph<T> {
     /// # Panics
     /// If `value` is not a node of this graph, or the input shape is one the nodes reject (check
     /// it first with [`Graph::shape_of`]).
-    pub fn forward_to<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>, value: ValueId) -> Var<'t, T> {
+    pub fn forward_to<'t>(
+        &self,
+        x: Var<'t, T>,
+        cx: &mut Context<'t, T>,
+        value: ValueId,
+    ) -> Var<'t, T> {
         let mut needed = vec![false; value.0 + 1];
         needed[value.0] = true;
         for i in (0..=value.0).rev() {
@@ -428,5 +433,12 @@ impl<T: Scalar> fmt::Display for Graph<T> {
             }
         }
         write!(f, "; output {}", self.nodes[self.output.0].name)
+    }
+}
+
+impl<T: Scalar> fmt::Debug for Graph<T> {
+    /// `Graph(<the one-line description>)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Graph({self})")
     }
 }

@@ -132,7 +132,8 @@ pub(super) fn parse_op(text: &str) -> Result<TensorOp, Located> {
     }
     let mut values = Vec::with_capacity(params.len());
     for (slot, (param, _)) in bound.into_iter().zip(params.iter()) {
-        values.push(slot.ok_or_else(|| (text.len(), format!("{name}: missing argument {param:?}")))?);
+        values
+            .push(slot.ok_or_else(|| (text.len(), format!("{name}: missing argument {param:?}")))?);
     }
     Ok(build(name, values))
 }
@@ -154,7 +155,10 @@ fn typed(op: &str, (param, kind): (&str, Kind), value: Value<'_>) -> Result<Arg,
             format!("{op}: expected {what} for {param:?}, found {found:?}"),
         )
     };
-    let index = |(pos, a): (usize, &str)| a.parse::<usize>().map_err(|_| wrong(pos, "a non-negative integer", a));
+    let index = |(pos, a): (usize, &str)| {
+        a.parse::<usize>()
+            .map_err(|_| wrong(pos, "a non-negative integer", a))
+    };
     match (kind, value) {
         (Kind::Float, Value::Atom(pos, a)) => a
             .parse::<f64>()
@@ -173,10 +177,7 @@ fn typed(op: &str, (param, kind): (&str, Kind), value: Value<'_>) -> Result<Arg,
             .map(Arg::Indices),
         (Kind::Dims, Value::List(_, items)) => items
             .into_iter()
-            .map(|(pos, a)| {
-                a.parse::<isize>()
-                    .map_err(|_| wrong(pos, "an integer", a))
-            })
+            .map(|(pos, a)| a.parse::<isize>().map_err(|_| wrong(pos, "an integer", a)))
             .collect::<Result<_, _>>()
             .map(Arg::Dims),
         (Kind::Indices | Kind::Dims, Value::Atom(pos, a)) => {
@@ -211,7 +212,9 @@ fn build(name: &str, args: Vec<Arg>) -> TensorOp {
             Arg::Float(c) => TensorOp::Scale(c),
             _ => unreachable!("typed by its kind"),
         },
-        "concat" => TensorOp::Concat { axis: index(next()) },
+        "concat" => TensorOp::Concat {
+            axis: index(next()),
+        },
         "narrow" => TensorOp::Narrow {
             axis: index(next()),
             start: index(next()),

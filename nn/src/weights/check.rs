@@ -17,7 +17,10 @@ pub(crate) type Staged<T> = HashMap<String, Tensor<T>>;
 /// One [`NnError::Weights`] listing every problem, `; `-separated: tensors with a wrong shape or
 /// an unsupported dtype (in model order), then the missing names (in model order), then the
 /// unexpected names (sorted).
-pub(crate) fn stage<T: Scalar, M: Module<T> + ?Sized>(model: &M, file: &TensorFile) -> Result<Staged<T>> {
+pub(crate) fn stage<T: Scalar, M: Module<T> + ?Sized>(
+    model: &M,
+    file: &TensorFile,
+) -> Result<Staged<T>> {
     let mut problems = Vec::new();
     let mut missing = Vec::new();
     let mut expected = HashSet::new();

@@ -156,7 +156,10 @@ pub fn load_into<T: Scalar, M: Module<T> + ?Sized>(
 ///
 /// # Errors
 /// As [`load_into`], but for I/O.
-pub fn load_into_bytes<T: Scalar, M: Module<T> + ?Sized>(model: &mut M, bytes: &[u8]) -> Result<()> {
+pub fn load_into_bytes<T: Scalar, M: Module<T> + ?Sized>(
+    model: &mut M,
+    bytes: &[u8],
+) -> Result<()> {
     load_file_into(model, &TensorFile::from_bytes(bytes.to_vec())?)
 }
 

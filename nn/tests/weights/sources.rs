@@ -101,7 +101,10 @@ fn errors_clone_and_compare_by_kind_and_message() {
     let dir = scratch("sources-eq");
     let e = weights::load::<Sequential<f32>>(dir.join("a")).unwrap_err();
     assert_eq!(e.clone(), e);
-    assert_ne!(e, weights::load::<Sequential<f32>>(dir.join("b")).unwrap_err());
+    assert_ne!(
+        e,
+        weights::load::<Sequential<f32>>(dir.join("b")).unwrap_err()
+    );
     let boxed: Box<dyn Error + Send + Sync> = Box::new(e);
     assert!(boxed.source().is_some());
 }
