@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use autograd::io::{self, TensorFile};
 use autograd::Tensor;
 use nn::weights;
-use nn::Sequential;
+use nn::{Module, Sequential};
 use smoothgrad::Targets;
 
 use crate::error::{viz_error, CliError, Result};
@@ -19,18 +19,18 @@ pub const INPUT_TENSOR: &str = "input";
 pub const TARGET_TENSOR: &str = "target";
 
 /// Builds the model: `Sequential::from_spec(arch)` with the weights loaded into it when `arch` is
-/// given (weights saved without a spec, e.g. by PyTorch), else the model the file's `arch`
-/// metadata describes.
+/// given (weights saved without a spec, e.g. by PyTorch), else the model the file's metadata
+/// describes (a `Sequential` from `arch`, a graph from `graph`: [`weights::load`]).
 ///
 /// # Errors
 /// A missing, truncated or malformed file, a spec typo, or weights that do not match the spec.
-pub fn load_model(path: &Path, arch: Option<&str>) -> Result<Sequential<f32>> {
+pub fn load_model(path: &Path, arch: Option<&str>) -> Result<Box<dyn Module<f32>>> {
     match arch {
         Some(spec) => {
-            let mut model =
+            let mut model: Sequential<f32> =
                 Sequential::from_spec(spec).map_err(|e| CliError::input(format!("--arch: {e}")))?;
             weights::load_into(&mut model, path)?;
-            Ok(model)
+            Ok(Box::new(model))
         }
         None => Ok(weights::load(path)?),
     }

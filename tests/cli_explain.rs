@@ -400,3 +400,41 @@ fn png_output_writes_one_picture_per_input() {
         assert_eq!((img.channels(), img.height(), img.width()), (3, 8, 8));
     }
 }
+
+#[test]
+fn a_saved_graph_is_explained_before_its_softmax() {
+    let dir = Scratch::new("graph");
+    let (net, _) = model(&dir);
+    // The test model as a graph: the chain's layers as nodes, a skip connection that adds zero
+    // (the logits minus themselves, plus the logits), then softmax.
+    let mut g = nn::GraphBuilder::<f32>::new();
+    let mut v = g.input();
+    let chain = Sequential::<f32>::from_spec_seeded(SPEC, 0).unwrap();
+    for (i, layer) in chain.into_layers().into_iter().enumerate() {
+        v = g.module_boxed(&format!("features.{i}"), layer, v);
+    }
+    let zero = g.op("zero", nn::TensorOp::Sub, &[v, v]);
+    let skip = g.add("skip", v, zero);
+    let out = g.module("softmax", nn::Softmax::default(), skip);
+    let graph = g.finish(out).unwrap();
+    let m = dir.path("graph.safetensors");
+    weights::save(&graph, &m).unwrap();
+    let (x, input) = inputs(&dir, Some(&[0, 2]));
+    let out = dir.path("out.safetensors");
+    smoothgrad(&[
+        "explain",
+        "--model",
+        s(&m),
+        "--input",
+        s(&input),
+        "--method",
+        "gradient",
+        "--output",
+        s(&out),
+    ]);
+    let a = io::read_file(&out)
+        .unwrap()
+        .get::<f32>("attribution")
+        .unwrap();
+    assert!(max_diff(&a, &gradient(&net, &x, &[0, 2])) < 1e-6);
+}

@@ -18,7 +18,7 @@ use crate::spec::describe::rebuild;
 /// [`NnError::Config`] if `m` prints no spec this crate parses (a custom layer, a graph nested
 /// as a module) or the rebuilt layer's state does not have the same names and shapes.
 pub(crate) fn copy_module<T: Scalar>(m: &dyn Module<T>) -> Result<Box<dyn Module<T>>> {
-    let spec = m.to_string();
+    let spec = m.spec().unwrap_or_else(|| "<no spec>".to_string());
     let fail = |why: &str| {
         NnError::Config(format!(
             "cannot copy the layer {spec:?} to prepare the model: {why}"
@@ -48,8 +48,14 @@ pub(crate) fn copy_module<T: Scalar>(m: &dyn Module<T>) -> Result<Box<dyn Module
 /// As [`copy_module`], for the first layer that cannot be copied.
 pub(crate) fn copy_sequential<T: Scalar>(model: &Sequential<T>) -> Result<Sequential<T>> {
     let mut copy = Sequential::new();
-    for layer in model.layers() {
-        copy.push_boxed(copy_module(layer.as_ref())?);
+    for (i, layer) in model.layers().iter().enumerate() {
+        let layer = copy_module(layer.as_ref())?;
+        let name = model.name(i);
+        if name == i.to_string() {
+            copy.push_boxed(layer);
+        } else {
+            copy.push_named(&name, layer)?;
+        }
     }
     Ok(copy)
 }

@@ -119,10 +119,10 @@ pub fn fold_batchnorm_graph<T: Scalar>(graph: &Graph<T>) -> Result<Graph<T>> {
 /// The convolution `conv` with the batch normalization `bn` folded in, if `conv` is a `conv2d`,
 /// `bn` an evaluation-mode `batchnorm2d` of its output channels.
 fn fold_pair<T: Scalar>(conv: &dyn Module<T>, bn: &dyn Module<T>) -> Option<Conv2d<T>> {
-    let LayerKind::Conv2d(options) = kind(&conv.to_string()) else {
+    let LayerKind::Conv2d(options) = kind(&conv.spec().unwrap_or_default()) else {
         return None;
     };
-    let LayerKind::BatchNorm2d { eps } = kind(&bn.to_string()) else {
+    let LayerKind::BatchNorm2d { eps } = kind(&bn.spec().unwrap_or_default()) else {
         return None;
     };
     if bn.is_training() || conv.is_training() {

@@ -43,6 +43,6 @@ pub use layers::{
     Hardswish, Identity, LayerNorm, LayerNorm2d, LeakyReLU, Linear, LogSoftmax, MaxPool2d,
     MultiheadAttention, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Tanh, GELU,
 };
-pub use module::{Context, Module, StateKind};
+pub use module::{Context, Module, StateKind, Structure};
 pub use residual::Residual;
 pub use sequential::Sequential;

@@ -101,6 +101,10 @@ fn within(name: &str, e: NnError) -> NnError {
 }
 
 impl<T: Scalar> Module<T> for Residual<T> {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
         let h = self.body.forward(x, cx);
         let shortcut = match &self.downsample {

@@ -7,16 +7,18 @@ use std::ops::Range;
 use autograd::{Scalar, Tensor, Var};
 
 use crate::error::{NnError, Result};
-use crate::module::{Context, Module, StateKind};
+use crate::module::{Context, Module, StateKind, Structure};
 
 /// A chain of modules. Its `state_dict` names are the children's prefixed by their index
 /// (`0.weight`, `3.bias`), so a PyTorch `nn.Sequential` with the same layers loads unchanged; a
 /// child added with [`Sequential::push_named`] is prefixed by its name instead (`conv1.weight`),
 /// as a PyTorch module's attributes are.
 ///
-/// `Display` prints the spec string (`conv2d(1,16,3,padding=1), relu, maxpool2d(2)`), which
-/// [`Sequential::from_spec`] parses back; named children print as `conv1: conv2d(3,8,7)`, and a
-/// `Sequential` inside another prints as a group in parentheses (the alternate form, `{:#}`).
+/// Its spec ([`Module::spec`], also printed by `Display`) is its layers' specs joined by `", "`
+/// (`conv2d(1,16,3,padding=1), relu, maxpool2d(2)`), which [`Sequential::from_spec`] parses back;
+/// named children print as `conv1: conv2d(3,8,7)` and a `Sequential` inside another as a group in
+/// parentheses. A chain with a layer that has no spec has none (`Display` prints that layer as
+/// `<no spec>`).
 pub struct Sequential<T: Scalar = f32> {
     layers: Vec<Box<dyn Module<T>>>,
     /// Each layer's name, `None` for its index.
@@ -98,6 +100,23 @@ impl<T: Scalar> Sequential<T> {
     /// The layers.
     pub fn layers(&self) -> &[Box<dyn Module<T>>] {
         &self.layers
+    }
+
+    /// The layers, by value.
+    pub fn into_layers(self) -> Vec<Box<dyn Module<T>>> {
+        self.layers
+    }
+
+    /// How many layers give the logits: the layers before the trailing normalizers (softmax,
+    /// log-softmax: [`Module::is_normalizer`]), all of them if there is none.
+    pub fn logits_len(&self) -> usize {
+        let trailing = self
+            .layers
+            .iter()
+            .rev()
+            .take_while(|l| l.is_normalizer())
+            .count();
+        self.layers.len() - trailing
     }
 
     /// Applies layers `range` only: `forward_range(x, cx, 0..k)` is the model cut before layer
@@ -195,22 +214,81 @@ impl<T: Scalar> Module<T> for Sequential<T> {
     fn is_training(&self) -> bool {
         self.layers.iter().any(|l| l.is_training())
     }
+
+    /// The layers' specs joined by `", "` (`name: ` before a named layer, a nested `Sequential`
+    /// in parentheses), or `None` if a layer has none.
+    fn spec(&self) -> Option<String> {
+        let entries: Option<Vec<String>> = (0..self.layers.len()).map(|i| self.entry(i)).collect();
+        entries.map(|e| e.join(", "))
+    }
+
+    /// Layers `0..logits_len()` ([`Sequential::logits_len`]).
+    fn forward_logits<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
+        self.forward_range(x, cx, 0..self.logits_len())
+    }
+
+    fn logits_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        self.output_shape_range(input, 0..self.logits_len())
+    }
+
+    /// The layers, under their names (their index unless named).
+    fn named_children(&self) -> Vec<(String, &dyn Module<T>)> {
+        self.layers
+            .iter()
+            .zip(&self.names)
+            .enumerate()
+            .map(|(i, (l, n))| (n.clone().unwrap_or_else(|| i.to_string()), &**l))
+            .collect()
+    }
+
+    /// [`Structure::Sequential`] of its spec.
+    fn structure(&self) -> Result<Structure> {
+        let spec = self.spec().ok_or_else(|| {
+            let i = self.layers.iter().position(|l| l.spec().is_none());
+            NnError::Config(format!(
+                "layer {} has no spec, so the model's structure cannot be saved",
+                i.unwrap_or_default()
+            ))
+        })?;
+        Ok(Structure::Sequential(spec))
+    }
+}
+
+impl<T: Scalar> Sequential<T> {
+    /// Layer `i` as a spec entry: `name: ` if named, then its spec, in parentheses if it is
+    /// itself a `Sequential` (a group); `None` if it has no spec.
+    fn entry(&self, i: usize) -> Option<String> {
+        let layer = &self.layers[i];
+        let spec = match layer.structure() {
+            Ok(Structure::Sequential(spec)) => format!("({spec})"),
+            _ => layer.spec()?,
+        };
+        Some(match &self.names[i] {
+            Some(name) => format!("{name}: {spec}"),
+            None => spec,
+        })
+    }
 }
 
 impl<T: Scalar> fmt::Display for Sequential<T> {
+    /// The spec; a layer without one prints as `<no spec>`. The alternate form (`{:#}`) wraps the
+    /// whole in parentheses, as a group.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let group = f.alternate();
         if group {
             f.write_str("(")?;
         }
-        for (i, layer) in self.layers.iter().enumerate() {
+        for i in 0..self.layers.len() {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            if let Some(name) = &self.names[i] {
-                write!(f, "{name}: ")?;
+            match self.entry(i) {
+                Some(entry) => f.write_str(&entry)?,
+                None => match &self.names[i] {
+                    Some(name) => write!(f, "{name}: <no spec>")?,
+                    None => f.write_str("<no spec>")?,
+                },
             }
-            write!(f, "{layer:#}")?;
         }
         if group {
             f.write_str(")")?;

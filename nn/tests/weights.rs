@@ -266,7 +266,7 @@ fn load_builds_the_model_from_arch_metadata() {
 #[test]
 fn load_without_arch_explains_how_to_load_pytorch_files() {
     let path = fixture("model_f32.safetensors");
-    let e = weights::load::<f32>(&path).unwrap_err();
+    let e = weights::load::<Sequential<f32>>(&path).unwrap_err();
     let msg = weights_message(e);
     assert!(
         msg.ends_with(
@@ -282,7 +282,9 @@ fn load_without_arch_explains_how_to_load_pytorch_files() {
 fn load_with_an_invalid_arch_names_it() {
     let mut w = Writer::new();
     w.metadata("arch", "conv2d(1,2");
-    let msg = weights_message(weights::load_bytes::<f32>(&w.to_bytes().unwrap()).unwrap_err());
+    let msg = weights_message(
+        weights::load_bytes::<Sequential<f32>>(&w.to_bytes().unwrap()).unwrap_err(),
+    );
     assert!(
         msg.starts_with(
             "the data: the \"arch\" metadata \"conv2d(1,2\" is not a valid model spec: "

@@ -39,7 +39,7 @@ pub use explanation::{Aggregation, Attribution, Explanation};
 pub use method::{
     Baseline, Gradient, GradientXInput, GuidedBackprop, IntegratedGradients, Method, Rule,
 };
-pub use model::{Cut, FnModel, Model};
+pub use model::{Cut, FnModel, Model, ModuleModel};
 pub use noise::{Noise, NoiseDistribution, NoiseLevel};
 pub use operator::{Operator, ScoreFn};
 pub use smooth::SmoothGrad;

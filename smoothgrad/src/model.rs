@@ -1,13 +1,14 @@
 //! [`Model`]: anything that maps a batch `[B, ...]` to outputs `[B, K]` on a tape.
 //!
-//! Implemented for [`nn::Sequential`], for a `Sequential` cut before a layer ([`Cut`]: the logits
-//! of a network that ends in softmax), and for closures ([`FnModel`]).
+//! Implemented for every [`nn::Module`] (a [`nn::Sequential`], a [`nn::Graph`], a layer), for a
+//! module cut before its output ([`Cut`]: the logits of a network that ends in softmax, a layer
+//! of a chain, a named node of a graph), and for closures ([`FnModel`]).
 
 use std::error::Error;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use autograd::{Scalar, Tape, Tensor, Var};
-use nn::{Context, Module, Sequential};
+use nn::{Context, Graph, Module, NodeKind, Sequential, ValueId};
 
 /// A differentiable model: a batch in, one row of `K` outputs per sample out.
 ///
@@ -48,25 +49,70 @@ pub trait Model<T: Scalar = f32>: Sync {
     }
 }
 
-impl<T: Scalar> Model<T> for Sequential<T> {
+/// Implements [`Model`] for module types: the forward pass with the weights as constants (so
+/// explaining never computes weight gradients), and the module's own shape rule.
+macro_rules! module_model {
+    ($($ty:ty),* $(,)?) => {$(
+        impl<T: Scalar> Model<T> for $ty {
+            fn forward<'t>(&self, x: Var<'t, T>) -> Var<'t, T> {
+                Module::forward(self, x, &mut Context::inference(x.tape()))
+            }
+
+            fn output_shape(
+                &self,
+                input: &[usize],
+            ) -> Result<Vec<usize>, Box<dyn Error + Send + Sync>> {
+                Ok(Module::output_shape(self, input)?)
+            }
+
+            fn is_training(&self) -> bool {
+                Module::is_training(self)
+            }
+        }
+    )*};
+}
+
+module_model!(
+    Sequential<T>,
+    Graph<T>,
+    dyn Module<T> + '_,
+    Box<dyn Module<T> + '_>
+);
+
+/// Any [`Module`] as a [`Model`] (the model types of `nn` are models themselves: a
+/// [`Sequential`], a [`Graph`], a `Box<dyn Module>`; this adapter is for a layer or a module of
+/// your own): `sg.explain(&ModuleModel(&layer), ...)`.
+pub struct ModuleModel<'a, M: ?Sized>(pub &'a M);
+
+impl<T: Scalar, M: Module<T> + ?Sized> Model<T> for ModuleModel<'_, M> {
     fn forward<'t>(&self, x: Var<'t, T>) -> Var<'t, T> {
-        Module::forward(self, x, &mut Context::inference(x.tape()))
+        self.0.forward(x, &mut Context::inference(x.tape()))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, Box<dyn Error + Send + Sync>> {
-        Ok(Module::output_shape(self, input)?)
+        Ok(self.0.output_shape(input)?)
     }
 
     fn is_training(&self) -> bool {
-        Module::is_training(self)
+        self.0.is_training()
     }
 }
 
-/// A [`Sequential`] cut before layer `end`: layers `0..end` only. SmoothGrad's authors recommend
-/// explaining the logits, the layer before softmax; `Cut::before_softmax` finds that cut.
+/// A model cut before its output: its logits (the value before a trailing softmax, which
+/// SmoothGrad's authors recommend explaining), the first layers of a [`Sequential`], or a named
+/// node of a [`Graph`].
 pub struct Cut<'a, T: Scalar = f32> {
-    model: &'a Sequential<T>,
-    end: usize,
+    to: To<'a, T>,
+}
+
+/// Where a [`Cut`] ends.
+enum To<'a, T: Scalar> {
+    /// The model's logits ([`Module::forward_logits`]).
+    Logits(&'a dyn Module<T>),
+    /// Layers `0..end` of a chain.
+    Layers(&'a Sequential<T>, usize),
+    /// A node's value.
+    Node(&'a Graph<T>, ValueId),
 }
 
 impl<'a, T: Scalar> Cut<'a, T> {
@@ -81,45 +127,99 @@ impl<'a, T: Scalar> Cut<'a, T> {
                 model.len()
             ));
         }
-        Ok(Cut { model, end })
+        Ok(Cut {
+            to: To::Layers(model, end),
+        })
     }
 
-    /// The model without its trailing softmax or log-softmax layers (or whole if it has none).
-    pub fn before_softmax(model: &'a Sequential<T>) -> Self {
-        let mut end = model.len();
-        while end > 0 {
-            let spec = model.layers()[end - 1].to_string();
-            if !(spec.starts_with("softmax") || spec.starts_with("logsoftmax")) {
-                break;
-            }
-            end -= 1;
+    /// The model's logits: without its trailing softmax or log-softmax (the whole model if it
+    /// has none). The model says where they are ([`Module::forward_logits`]): a
+    /// [`Sequential`] stops before its trailing layers that are normalizers
+    /// ([`Module::is_normalizer`]), a [`Graph`] at the input of its trailing normalizer nodes.
+    pub fn before_softmax(model: &'a dyn Module<T>) -> Self {
+        Cut {
+            to: To::Logits(model),
         }
-        Cut { model, end }
     }
 
-    /// How many layers are kept.
+    /// The value of the node named `name` of a graph (Xplique's `output_layer`): explains a
+    /// hidden layer, or the logits of a graph whose output is not a plain normalizer.
+    ///
+    /// # Errors
+    /// If the graph has no node of that name (the message lists the nodes).
+    pub fn node(graph: &'a Graph<T>, name: &str) -> std::result::Result<Self, String> {
+        let value = graph.find(name).ok_or_else(|| {
+            let names: Vec<String> = graph
+                .nodes()
+                .iter()
+                .map(|n| format!("{:?}", n.name()))
+                .collect();
+            format!(
+                "the graph has no node named {name:?} (its nodes: {})",
+                names.join(", ")
+            )
+        })?;
+        Ok(Cut {
+            to: To::Node(graph, value),
+        })
+    }
+
+    /// How many of the model's children ([`Module::named_children`]) the cut keeps: for a
+    /// [`Sequential`], the layers kept; for a graph, its module nodes up to the value explained.
     pub fn len(&self) -> usize {
-        self.end
+        match &self.to {
+            To::Layers(_, end) => *end,
+            To::Logits(model) => {
+                let children = model.named_children();
+                let trailing = children
+                    .iter()
+                    .rev()
+                    .take_while(|(_, c)| c.is_normalizer())
+                    .count();
+                children.len() - trailing
+            }
+            To::Node(graph, value) => graph.nodes()[..=value.index()]
+                .iter()
+                .filter(|n| matches!(n.kind(), NodeKind::Module(_)))
+                .count(),
+        }
     }
 
-    /// Whether no layer is kept (the identity).
+    /// Whether no child is kept (for a [`Sequential`], the identity).
     pub fn is_empty(&self) -> bool {
-        self.end == 0
+        self.len() == 0
+    }
+
+    /// The model the cut is of.
+    fn model(&self) -> &dyn Module<T> {
+        match &self.to {
+            To::Logits(model) => *model,
+            To::Layers(model, _) => *model,
+            To::Node(graph, _) => *graph,
+        }
     }
 }
 
 impl<T: Scalar> Model<T> for Cut<'_, T> {
     fn forward<'t>(&self, x: Var<'t, T>) -> Var<'t, T> {
-        self.model
-            .forward_range(x, &mut Context::inference(x.tape()), 0..self.end)
+        let cx = &mut Context::inference(x.tape());
+        match &self.to {
+            To::Logits(model) => model.forward_logits(x, cx),
+            To::Layers(model, end) => model.forward_range(x, cx, 0..*end),
+            To::Node(graph, value) => graph.forward_to(x, cx, *value),
+        }
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, Box<dyn Error + Send + Sync>> {
-        Ok(self.model.output_shape_range(input, 0..self.end)?)
+        Ok(match &self.to {
+            To::Logits(model) => model.logits_shape(input)?,
+            To::Layers(model, end) => model.output_shape_range(input, 0..*end)?,
+            To::Node(graph, value) => graph.shape_of(input, *value)?,
+        })
     }
 
     fn is_training(&self) -> bool {
-        Module::is_training(self.model)
+        Module::is_training(self.model())
     }
 }
 

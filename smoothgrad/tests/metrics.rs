@@ -66,7 +66,7 @@ fn edges(x: &Tensor<f32>) -> Vec<f64> {
         .collect()
 }
 
-fn gradient_map(model: &Sequential<f32>, x: &Tensor<f32>, target: usize) -> Vec<f64> {
+fn gradient_map(model: &dyn smoothgrad::Model<f32>, x: &Tensor<f32>, target: usize) -> Vec<f64> {
     let g = Gradient.attribute(model, x, &[vec![target]], &Operator::Logit);
     reduce_abs_channels(g[0].data(), C, H, W)
 }
@@ -435,4 +435,33 @@ fn randomize_parameters_redraws_parameters_within_pytorch_bounds_and_keeps_buffe
         };
         assert_eq!(t, expected, "{name}");
     }
+}
+
+#[test]
+fn a_graph_randomizes_by_module_node_as_a_chain_by_layer() {
+    let chain = || mlp(3);
+    let as_graph = || {
+        let mut g = nn::GraphBuilder::<f32>::new();
+        let mut v = g.input();
+        for (i, layer) in chain().into_layers().into_iter().enumerate() {
+            v = g.module_boxed(&i.to_string(), layer, v);
+        }
+        g.finish(v).unwrap()
+    };
+    let (mut a, mut b) = (chain(), as_graph());
+    randomize_parameters(&mut a, 8);
+    randomize_parameters(&mut b, 8);
+    assert_eq!(a.state_dict(), b.state_dict());
+    let (mut a, mut b) = (chain(), as_graph());
+    randomize_layers(&mut a, 3..4, 9);
+    randomize_layers(&mut b as &mut dyn nn::Module<f32>, 3..4, 9);
+    assert_eq!(a.state_dict(), b.state_dict());
+    let x = image(14).cast::<f32>();
+    let mut b = as_graph();
+    let steps = cascading_randomization(&mut b, |m| gradient_map(m, &x, 1), 2);
+    let mut a = chain();
+    assert_eq!(
+        steps,
+        cascading_randomization(&mut a, |m| gradient_map(m, &x, 1), 2)
+    );
 }

@@ -5,9 +5,10 @@
 //! classes) before it computes anything. Results are computed and rendered before anything is
 //! written, so a failure leaves no file behind.
 //!
-//! The model is explained up to its last layer that is not softmax or log-softmax
-//! ([`Cut::before_softmax`]): `--operator logit` then explains the logits, as the SmoothGrad paper
-//! recommends, and `probability` / `log-probability` apply softmax once, themselves.
+//! The model (a `Sequential` or a graph) is explained up to its logits, before its trailing
+//! softmax or log-softmax ([`Cut::before_softmax`], which asks the model where they are):
+//! `--operator logit` then explains the logits, as the SmoothGrad paper recommends, and
+//! `probability` / `log-probability` apply softmax once, themselves.
 
 use autograd::io::Writer;
 use autograd::Tensor;
@@ -41,7 +42,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
             inputs.tensor.shape()
         )));
     }
-    let cut = Cut::before_softmax(&model);
+    let cut = Cut::before_softmax(&*model);
     let (targets, origin) = inputs.targets(plan.target);
     let (outcome, classes) = in_pool(plan.threads, || {
         let outcome = explain(&plan, &cut, &inputs.tensor, &targets)

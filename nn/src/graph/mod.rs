@@ -42,6 +42,8 @@
 //! (`layer_scale.weight`), which would not match the source's keys.
 
 mod builder;
+mod description;
+mod op_text;
 mod tensor_op;
 
 use std::fmt;
@@ -52,7 +54,7 @@ pub use builder::GraphBuilder;
 pub use tensor_op::TensorOp;
 
 use crate::error::{NnError, Result};
-use crate::module::{Context, Module, StateKind};
+use crate::module::{Context, Module, StateKind, Structure};
 
 /// A value of a graph: the output of one node (the input is value 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -153,6 +155,114 @@ impl<T: Scalar> Graph<T> {
         self.nodes[index].kind = kind;
     }
 
+    /// The graph's structure as text, one node per line (see [`Graph::from_description`] for the
+    /// format): what [`crate::weights::save`] records in a file's `graph` metadata.
+    ///
+    /// ```
+    /// use nn::{GraphBuilder, Linear, ReLU, TensorOp};
+    /// use autograd::Tensor;
+    ///
+    /// let mut g = GraphBuilder::<f32>::new();
+    /// let x = g.input();
+    /// let h = g.module("fc", Linear::from_weights(Tensor::zeros(&[2, 2]), None).unwrap(), x);
+    /// let h = g.module("act", ReLU, h);
+    /// let y = g.op("skip", TensorOp::Add, &[h, x]);
+    /// let graph = g.finish(y).unwrap();
+    /// let text = graph.description().unwrap();
+    /// assert_eq!(text, "input \"input\"\n\
+    ///                   module \"fc\" (\"input\") linear(2,2,bias=False)\n\
+    ///                   module \"act\" (\"fc\") relu\n\
+    ///                   op \"skip\" (\"act\", \"input\") add\n\
+    ///                   output \"skip\"");
+    /// let again = nn::Graph::<f32>::from_description(&text).unwrap();
+    /// assert_eq!(again.description().unwrap(), text);
+    /// ```
+    ///
+    /// # Errors
+    /// [`NnError::Config`] naming the first module node without a spec (or a nested graph): such
+    /// a graph cannot be described.
+    pub fn description(&self) -> Result<String> {
+        description::describe(self)
+    }
+
+    /// Rebuilds a graph from its [`Graph::description`]. Module weights are PyTorch's default
+    /// initialisation (seed 0), for a weights file to replace.
+    ///
+    /// One node per line, in evaluation order, then the output; names are double-quoted:
+    ///
+    /// ```text
+    /// input "input"
+    /// module "conv1" ("input") conv2d(4,4,3,padding=1,bias=False)
+    /// sequential "head" ("conv1") flatten, linear(64,10)
+    /// op "cat" ("conv1", "input") concat(axis=1)
+    /// output "cat"
+    /// ```
+    ///
+    /// `module` is one layer (state `conv1.weight`), `sequential` a [`crate::Sequential`] of the
+    /// spec's layers (state `head.1.weight`), `op` a [`TensorOp`] as it prints.
+    ///
+    /// # Errors
+    /// [`NnError::Config`] with the line and column of the first problem, what was expected and
+    /// found, the line and a caret: an unknown keyword, a name used twice, an input that is not
+    /// an earlier node, a wrong number of inputs, an invalid spec or op, a missing output.
+    pub fn from_description(text: &str) -> Result<Self> {
+        description::parse(text)
+    }
+
+    /// The value of the graph's logits: its output, or, if the output is a normalizer module
+    /// (softmax, log-softmax: [`Module::is_normalizer`]), the value it normalizes (repeatedly).
+    pub fn logits_value(&self) -> ValueId {
+        let mut v = self.output;
+        while let NodeKind::Module(m) = &self.nodes[v.0].kind {
+            if !m.is_normalizer() {
+                break;
+            }
+            v = self.nodes[v.0].inputs[0];
+        }
+        v
+    }
+
+    /// The value `value` for input `x`, computing only the nodes it depends on: the graph cut at
+    /// a node (Xplique's `output_layer`) without changing the graph.
+    ///
+    /// # Panics
+    /// If `value` is not a node of this graph, or the input shape is one the nodes reject (check
+    /// it first with [`Graph::shape_of`]).
+    pub fn forward_to<'t>(
+        &self,
+        x: Var<'t, T>,
+        cx: &mut Context<'t, T>,
+        value: ValueId,
+    ) -> Var<'t, T> {
+        let mut needed = vec![false; value.0 + 1];
+        needed[value.0] = true;
+        for i in (0..=value.0).rev() {
+            if needed[i] {
+                for v in &self.nodes[i].inputs {
+                    needed[v.0] = true;
+                }
+            }
+        }
+        self.run_to(x, cx, value, &needed)
+    }
+
+    /// The shape of value `value` for an input shape.
+    ///
+    /// # Errors
+    /// [`NnError::Shape`] naming the first node that rejects its inputs, by name;
+    /// [`NnError::Config`] if `value` is not a node of this graph.
+    pub fn shape_of(&self, input: &[usize], value: ValueId) -> Result<Vec<usize>> {
+        if value.0 >= self.nodes.len() {
+            return Err(NnError::Config(format!(
+                "node {} is not in a graph of {} nodes",
+                value.0,
+                self.nodes.len()
+            )));
+        }
+        let mut shapes = self.shapes_through(input, value.0 + 1)?;
+        Ok(shapes.swap_remove(value.0))
+    }
+
     /// Assembles a graph from checked parts: topological order was checked by the builder.
     pub(crate) fn from_parts(nodes: Vec<Node<T>>, output: ValueId) -> Self {
         let mut last_use: Vec<usize> = (0..nodes.len()).collect();
@@ -171,8 +281,22 @@ impl<T: Scalar> Graph<T> {
 
     /// Runs the nodes up to the output, dropping each value after its last reader.
     fn run<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
+        self.run_to(x, cx, self.output, &vec![true; self.output.0 + 1])
+    }
+
+    /// Runs the `needed` nodes up to `target`, dropping each value after its last reader.
+    fn run_to<'t>(
+        &self,
+        x: Var<'t, T>,
+        cx: &mut Context<'t, T>,
+        target: ValueId,
+        needed: &[bool],
+    ) -> Var<'t, T> {
         let mut values: Vec<Option<Var<'t, T>>> = vec![None; self.nodes.len()];
-        for (i, node) in self.nodes.iter().enumerate().take(self.output.0 + 1) {
+        for (i, node) in self.nodes.iter().enumerate().take(target.0 + 1) {
+            if !needed[i] {
+                continue;
+            }
             let value = match &node.kind {
                 NodeKind::Input => x,
                 NodeKind::Module(m) => {
@@ -196,7 +320,7 @@ impl<T: Scalar> Graph<T> {
                 }
             }
         }
-        values[self.output.0].expect("graph: the output was not computed")
+        values[target.0].expect("graph: the output was not computed")
     }
 
     /// The `state_dict`: every stored tensor with its full name, in node order.
@@ -212,8 +336,13 @@ impl<T: Scalar> Graph<T> {
     /// # Errors
     /// [`NnError::Shape`] naming the node and what it expected.
     pub fn shapes(&self, input: &[usize]) -> Result<Vec<Vec<usize>>> {
-        let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(self.nodes.len());
-        for node in &self.nodes {
+        self.shapes_through(input, self.nodes.len())
+    }
+
+    /// The shapes of the first `n` nodes' values.
+    fn shapes_through(&self, input: &[usize], n: usize) -> Result<Vec<Vec<usize>>> {
+        let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(n);
+        for node in &self.nodes[..n] {
             let ins: Vec<Vec<usize>> = node.inputs.iter().map(|v| shapes[v.0].clone()).collect();
             let shape = match &node.kind {
                 NodeKind::Input => input.to_vec(),
@@ -284,6 +413,31 @@ impl<T: Scalar> Module<T> for Graph<T> {
             .iter()
             .any(|n| matches!(&n.kind, NodeKind::Module(m) if m.is_training()))
     }
+
+    /// The value [`Graph::logits_value`].
+    fn forward_logits<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
+        self.forward_to(x, cx, self.logits_value())
+    }
+
+    fn logits_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        self.shape_of(input, self.logits_value())
+    }
+
+    /// The module nodes, by node name.
+    fn named_children(&self) -> Vec<(String, &dyn Module<T>)> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::Module(m) => Some((n.name.clone(), &**m)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// [`Structure::Graph`] of its [`Graph::description`].
+    fn structure(&self) -> Result<Structure> {
+        self.description().map(Structure::Graph)
+    }
 }
 
 impl<T: Scalar> fmt::Display for Graph<T> {
@@ -306,5 +460,12 @@ impl<T: Scalar> fmt::Display for Graph<T> {
             }
         }
         write!(f, "; output {}", self.nodes[self.output.0].name)
+    }
+}
+
+impl<T: Scalar> fmt::Debug for Graph<T> {
+    /// `Graph(<the one-line description>)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Graph({self})")
     }
 }

@@ -17,6 +17,10 @@ macro_rules! elementwise_layer {
         pub struct $name;
 
         impl<T: Scalar> Module<T> for $name {
+            fn spec(&self) -> Option<String> {
+                Some(self.to_string())
+            }
+
             fn forward<'t>(&self, $x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
                 $apply
             }
@@ -63,6 +67,10 @@ impl Default for LeakyReLU {
 }
 
 impl<T: Scalar> Module<T> for LeakyReLU {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
         x.leaky_relu(T::from_f64_lossy(self.negative_slope))
     }
@@ -99,6 +107,15 @@ macro_rules! along_dim_layer {
         }
 
         impl<T: Scalar> Module<T> for $name {
+            fn spec(&self) -> Option<String> {
+                Some(self.to_string())
+            }
+
+            /// A normalizer: a model's logits are its value before it.
+            fn is_normalizer(&self) -> bool {
+                true
+            }
+
             fn forward<'t>(&self, x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
                 x.$method(self.dim)
             }

@@ -16,6 +16,10 @@ macro_rules! smooth_layer {
         pub struct $name;
 
         impl<T: Scalar> Module<T> for $name {
+            fn spec(&self) -> Option<String> {
+                Some(self.to_string())
+            }
+
             fn forward<'t>(&self, $x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
                 $apply
             }
@@ -95,6 +99,10 @@ pub struct GELU {
 }
 
 impl<T: Scalar> Module<T> for GELU {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
         match self.approximate {
             Approximate::None => x.gelu(),

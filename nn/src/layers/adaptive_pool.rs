@@ -35,6 +35,10 @@ impl AdaptiveAvgPool2d {
 }
 
 impl<T: Scalar> Module<T> for AdaptiveAvgPool2d {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
         x.adaptive_avg_pool2d(self.output_size)
     }

@@ -82,6 +82,10 @@ impl<T: Scalar> MultiheadAttention<T> {
 }
 
 impl<T: Scalar> Module<T> for MultiheadAttention<T> {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
         let x = if self.batch_first {
             x

@@ -93,6 +93,10 @@ impl<T: Scalar> BatchNorm2d<T> {
 }
 
 impl<T: Scalar> Module<T> for BatchNorm2d<T> {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
         let c = self.num_features;
         let per_channel = [1, c, 1, 1];

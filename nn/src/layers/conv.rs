@@ -86,6 +86,10 @@ impl<T: Scalar> Conv2d<T> {
 }
 
 impl<T: Scalar> Module<T> for Conv2d<T> {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
         let w = cx.param("weight", &self.weight);
         let b = self.bias.as_ref().map(|b| cx.param("bias", b));

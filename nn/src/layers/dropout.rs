@@ -33,6 +33,10 @@ impl Dropout {
 }
 
 impl<T: Scalar> Module<T> for Dropout {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
         if !self.training || self.p == 0.0 {
             return x;

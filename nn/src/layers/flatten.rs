@@ -40,6 +40,10 @@ impl Flatten {
 }
 
 impl<T: Scalar> Module<T> for Flatten {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
         let shape = Module::<T>::output_shape(self, &x.shape()).unwrap_or_else(|e| panic!("{e}"));
         x.reshape(&shape)

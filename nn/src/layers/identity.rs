@@ -13,6 +13,10 @@ use crate::module::{Context, Module};
 pub struct Identity;
 
 impl<T: Scalar> Module<T> for Identity {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
         x
     }

@@ -75,6 +75,10 @@ pub(crate) fn normalize_trailing<'t, T: Scalar>(x: Var<'t, T>, k: usize, eps: f6
 }
 
 impl<T: Scalar> Module<T> for LayerNorm<T> {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
         let y = normalize_trailing(x, self.normalized_shape.len(), self.eps);
         let y = match &self.weight {

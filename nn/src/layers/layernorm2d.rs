@@ -54,6 +54,10 @@ impl<T: Scalar> LayerNorm2d<T> {
 }
 
 impl<T: Scalar> Module<T> for LayerNorm2d<T> {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
         let y = normalize_trailing(x.permute(&[0, 2, 3, 1]), 1, self.eps);
         let y = match (&self.weight, &self.bias) {

@@ -63,6 +63,10 @@ impl<T: Scalar> Linear<T> {
 }
 
 impl<T: Scalar> Module<T> for Linear<T> {
+    fn spec(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
     fn forward<'t>(&self, x: Var<'t, T>, cx: &mut Context<'t, T>) -> Var<'t, T> {
         let w = cx.param("weight", &self.weight);
         let y = x.matmul_t(w);

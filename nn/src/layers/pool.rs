@@ -73,6 +73,10 @@ macro_rules! pool_layer {
         }
 
         impl<T: Scalar> Module<T> for $name {
+            fn spec(&self) -> Option<String> {
+                Some(self.to_string())
+            }
+
             fn forward<'t>(&self, x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
                 x.$method(self.options)
             }

@@ -8,7 +8,7 @@ use nn::{weights, Graph, Module, NodeKind, Sequential};
 use super::{blocks, fixtures, reference, relative, run};
 
 fn loaded<T: Scalar>(name: &str, mut block: Graph<T>) -> Graph<T> {
-    weights::load_module_into(&mut block, fixtures().join(format!("{name}.safetensors"))).unwrap();
+    weights::load_into(&mut block, fixtures().join(format!("{name}.safetensors"))).unwrap();
     block
 }
 

@@ -22,7 +22,7 @@ fn fixtures() -> PathBuf {
 
 /// `block` with the weights of fixture `name` loaded (all or nothing, every key used).
 fn loaded(name: &str, mut block: Graph<f64>) -> Graph<f64> {
-    weights::load_module_into(&mut block, fixtures().join(format!("{name}.safetensors")))
+    weights::load_into(&mut block, fixtures().join(format!("{name}.safetensors")))
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     block
 }

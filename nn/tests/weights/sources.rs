@@ -18,7 +18,7 @@ fn chain<'a>(e: &'a (dyn Error + 'static)) -> Vec<&'a (dyn Error + 'static)> {
 fn a_missing_file_is_an_io_error_with_the_os_error_as_its_source() {
     let dir = scratch("sources-missing");
     let path = dir.join("missing.safetensors");
-    let e = weights::load::<f32>(&path).unwrap_err();
+    let e = weights::load::<Sequential<f32>>(&path).unwrap_err();
     let NnError::Io {
         access,
         path: named,
@@ -99,9 +99,12 @@ fn a_file_that_does_not_match_the_model_is_a_root_cause() {
 #[test]
 fn errors_clone_and_compare_by_kind_and_message() {
     let dir = scratch("sources-eq");
-    let e = weights::load::<f32>(dir.join("a")).unwrap_err();
+    let e = weights::load::<Sequential<f32>>(dir.join("a")).unwrap_err();
     assert_eq!(e.clone(), e);
-    assert_ne!(e, weights::load::<f32>(dir.join("b")).unwrap_err());
+    assert_ne!(
+        e,
+        weights::load::<Sequential<f32>>(dir.join("b")).unwrap_err()
+    );
     let boxed: Box<dyn Error + Send + Sync> = Box::new(e);
     assert!(boxed.source().is_some());
 }

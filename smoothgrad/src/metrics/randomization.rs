@@ -13,21 +13,27 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use autograd::{Scalar, Tensor};
-use nn::{init, Module, Sequential, StateKind};
+use nn::{init, Module, StateKind};
 
 use super::rank::spearman;
 use crate::streams::{stream, Domain};
 
 /// Re-initialises every parameter of `model` from `seed`, keeping buffers (BatchNorm's running
 /// statistics): the "full" randomization of Adebayo et al. Equivalent to
-/// `randomize_layers(model, 0..model.len(), seed)`; see [`randomize_layers`] for the distributions.
-pub fn randomize_parameters<T: Scalar>(model: &mut Sequential<T>, seed: u64) {
-    let n = model.len();
+/// `randomize_layers(model, 0..n, seed)` for a model of `n` layers; see [`randomize_layers`] for
+/// the distributions.
+pub fn randomize_parameters<T: Scalar, M: Module<T> + ?Sized>(model: &mut M, seed: u64) {
+    let n = Layers::of(model).count();
     randomize_layers(model, 0..n, seed);
 }
 
 /// Re-initialises the parameters ([`StateKind::Parameter`]) of layers `layers` from `seed`,
 /// keeping buffers and the other layers.
+///
+/// The layers of a model are its children ([`Module::named_children`]): a
+/// [`Sequential`](nn::Sequential)'s layers by index, a [`Graph`](nn::Graph)'s module nodes in node
+/// order; a tensor belongs to the child whose name prefixes its own (`3.weight` to layer 3,
+/// `layer1.0.conv1.weight` to node `layer1.0.conv1`). A module without children is one layer.
 ///
 /// Every tensor is drawn from PyTorch's default `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`
 /// ([`init::pytorch_default`]), where `fan_in` is, for a weight of two or more axes,
@@ -43,11 +49,16 @@ pub fn randomize_parameters<T: Scalar>(model: &mut Sequential<T>, seed: u64) {
 ///
 /// # Panics
 /// If the range is beyond the model.
-pub fn randomize_layers<T: Scalar>(model: &mut Sequential<T>, layers: Range<usize>, seed: u64) {
+pub fn randomize_layers<T: Scalar, M: Module<T> + ?Sized>(
+    model: &mut M,
+    layers: Range<usize>,
+    seed: u64,
+) {
+    let owners = Layers::of(model);
     assert!(
-        layers.end <= model.len(),
+        layers.end <= owners.count(),
         "randomize_layers: layers {layers:?} are outside a model of {} layers",
-        model.len()
+        owners.count()
     );
     // The fan-in of every `owner.weight` with two or more axes, by owner ("3", or "3.1" nested).
     let mut fan_in: HashMap<String, usize> = HashMap::new();
@@ -60,7 +71,9 @@ pub fn randomize_layers<T: Scalar>(model: &mut Sequential<T>, layers: Range<usiz
     });
     let mut counters: HashMap<usize, usize> = HashMap::new();
     model.visit_state_mut(&mut |name, kind, t| {
-        let layer = layer_index(name);
+        let Some(layer) = owners.layer_of(name) else {
+            return;
+        };
         if kind != StateKind::Parameter || !layers.contains(&layer) {
             return;
         }
@@ -77,12 +90,42 @@ pub fn randomize_layers<T: Scalar>(model: &mut Sequential<T>, layers: Range<usiz
     });
 }
 
-/// The index of the top-level layer a `state_dict` name belongs to (`"3.weight"` -> 3).
-fn layer_index(name: &str) -> usize {
-    name.split('.')
-        .next()
-        .and_then(|s| s.parse().ok())
-        .expect("Sequential names its tensors `index.name`")
+/// A model's layers, by the prefix of their state names: its children, or itself alone.
+struct Layers {
+    /// Each child's name, `None` for a model without children (one layer, every name its own).
+    prefixes: Option<Vec<String>>,
+}
+
+impl Layers {
+    fn of<T: Scalar, M: Module<T> + ?Sized>(model: &M) -> Self {
+        let children = model.named_children();
+        Layers {
+            prefixes: (!children.is_empty())
+                .then(|| children.into_iter().map(|(name, _)| name).collect()),
+        }
+    }
+
+    /// How many layers there are.
+    fn count(&self) -> usize {
+        self.prefixes.as_ref().map_or(1, Vec::len)
+    }
+
+    /// The layer a `state_dict` name belongs to (`"3.weight"` -> 3): the child whose name,
+    /// followed by `.`, is the longest prefix of it.
+    fn layer_of(&self, name: &str) -> Option<usize> {
+        let Some(prefixes) = &self.prefixes else {
+            return Some(0);
+        };
+        prefixes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                name.strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+            .max_by_key(|(_, p)| p.len())
+            .map(|(i, _)| i)
+    }
 }
 
 /// The model parameter randomization test of Adebayo et al. 2018 ("Sanity Checks for Saliency
@@ -119,16 +162,19 @@ pub fn randomization_spearman<M: Scalar>(map_trained: &[M], map_random: &[M]) ->
 /// [`randomize_parameters`]`(model, seed)`.
 ///
 /// The model is restored to its trained parameters before returning (also if `explain` panics).
-pub fn cascading_randomization<T: Scalar>(
-    model: &mut Sequential<T>,
-    mut explain: impl FnMut(&Sequential<T>) -> Vec<f64>,
+pub fn cascading_randomization<T: Scalar, M: Module<T> + ?Sized>(
+    model: &mut M,
+    mut explain: impl FnMut(&M) -> Vec<f64>,
     seed: u64,
 ) -> Vec<(usize, f64)> {
     let guard = Restore::new(model);
     let trained = explain(guard.model);
+    let owners = Layers::of(&*guard.model);
     let mut layers: Vec<usize> = Vec::new();
     guard.model.visit_state(&mut |name, kind, _| {
-        let l = layer_index(name);
+        let Some(l) = owners.layer_of(name) else {
+            return;
+        };
         if kind == StateKind::Parameter && layers.last() != Some(&l) {
             layers.push(l);
         }
@@ -144,13 +190,13 @@ pub fn cascading_randomization<T: Scalar>(
 }
 
 /// Puts saved parameters back when dropped.
-struct Restore<'a, T: Scalar> {
-    model: &'a mut Sequential<T>,
+struct Restore<'a, T: Scalar, M: Module<T> + ?Sized> {
+    model: &'a mut M,
     saved: HashMap<String, Tensor<T>>,
 }
 
-impl<'a, T: Scalar> Restore<'a, T> {
-    fn new(model: &'a mut Sequential<T>) -> Self {
+impl<'a, T: Scalar, M: Module<T> + ?Sized> Restore<'a, T, M> {
+    fn new(model: &'a mut M) -> Self {
         let mut saved = HashMap::new();
         model.visit_state(&mut |name, kind, t| {
             if kind == StateKind::Parameter {
@@ -161,7 +207,7 @@ impl<'a, T: Scalar> Restore<'a, T> {
     }
 }
 
-impl<T: Scalar> Drop for Restore<'_, T> {
+impl<T: Scalar, M: Module<T> + ?Sized> Drop for Restore<'_, T, M> {
     fn drop(&mut self) {
         let saved = &self.saved;
         self.model.visit_state_mut(&mut |name, _, t| {
@@ -177,8 +223,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn layer_indices_come_from_the_first_name_segment() {
-        assert_eq!(layer_index("3.weight"), 3);
-        assert_eq!(layer_index("12.1.running_mean"), 12);
+    fn tensors_belong_to_the_child_whose_name_prefixes_theirs() {
+        let names = |n: &[&str]| Layers {
+            prefixes: Some(n.iter().map(|s| s.to_string()).collect()),
+        };
+        let chain = names(&["0", "1", "2", "3", "12"]);
+        assert_eq!(chain.layer_of("3.weight"), Some(3));
+        assert_eq!(chain.layer_of("12.1.running_mean"), Some(4));
+        assert_eq!(chain.layer_of("1.bias"), Some(1));
+        assert_eq!(chain.layer_of("7.bias"), None);
+        let graph = names(&["layer1.0", "layer1.0.conv1", "fc"]);
+        assert_eq!(graph.layer_of("layer1.0.conv1.weight"), Some(1));
+        assert_eq!(graph.layer_of("layer1.0.weight"), Some(0));
+        assert_eq!(graph.layer_of("fc.bias"), Some(2));
+        assert_eq!(Layers { prefixes: None }.layer_of("weight"), Some(0));
     }
 }

@@ -131,3 +131,93 @@ fn cut_at_an_explicit_layer() {
     let err = Cut::new(&full, 5).err().unwrap();
     assert_eq!(err, "cannot cut before layer 5: the model has 4 layers");
 }
+
+/// [`with_tail`]`(&["softmax"])` as a graph, node names `fc1`, `act`, `fc2`, `softmax`.
+fn graph_with_softmax() -> nn::Graph<f64> {
+    let full = with_tail(&["softmax"]);
+    let mut g = nn::GraphBuilder::<f64>::new();
+    let mut v = g.input();
+    let names = ["fc1", "act", "fc2", "softmax"];
+    for (name, layer) in names.iter().zip(full.into_layers()) {
+        v = g.module_boxed(name, layer, v);
+    }
+    g.finish(v).unwrap()
+}
+
+#[test]
+fn a_graph_is_cut_at_the_input_of_its_softmax_or_at_a_named_node() {
+    let chain = with_tail(&["softmax"]);
+    let graph = graph_with_softmax();
+    let inputs = Tensor::<f64>::randn_seeded(&[4, 4], 37);
+    let sg = SmoothGrad {
+        samples: 8,
+        ..SmoothGrad::default()
+    };
+    let explain = |m: &dyn Model<f64>| {
+        sg.explain(m, &inputs, &Targets::Predicted, &Operator::Logit)
+            .unwrap()
+    };
+    let reference = explain(&Cut::before_softmax(&chain));
+    let logits = Cut::before_softmax(&graph);
+    assert_eq!(logits.len(), 3);
+    assert_eq!(explain(&logits), reference);
+    let named = Cut::node(&graph, "fc2").unwrap();
+    assert_eq!(named.len(), 3);
+    assert_eq!(explain(&named), reference);
+    // The whole graph is the whole chain; a boxed module is cut as what it is.
+    assert_eq!(explain(&graph), explain(&chain));
+    let boxed: Box<dyn nn::Module<f64>> = Box::new(graph_with_softmax());
+    assert_eq!(explain(&Cut::before_softmax(&*boxed)), reference);
+    assert_eq!(explain(&boxed), explain(&chain));
+    // A hidden node: its 6 units.
+    let hidden = Cut::node(&graph, "act").unwrap();
+    assert_eq!(hidden.output_shape(&[2, 4]).unwrap(), vec![2, 6]);
+    assert_eq!(
+        Gradient
+            .explain(
+                &hidden,
+                &inputs,
+                &Targets::Classes(vec![5; 4]),
+                &Operator::Logit,
+                4
+            )
+            .unwrap(),
+        Gradient
+            .explain(
+                &Cut::new(&chain, 2).unwrap(),
+                &inputs,
+                &Targets::Classes(vec![5; 4]),
+                &Operator::Logit,
+                4
+            )
+            .unwrap()
+    );
+    let err = Cut::node(&graph, "fc3").err().unwrap();
+    assert_eq!(
+        err,
+        "the graph has no node named \"fc3\" (its nodes: \"input\", \"fc1\", \"act\", \"fc2\", \
+         \"softmax\")"
+    );
+}
+
+#[test]
+fn the_cut_is_a_property_of_the_layer_not_of_its_name() {
+    /// A softmax that does not say it normalizes: the cut keeps it.
+    struct Opaque;
+    impl nn::Module<f64> for Opaque {
+        fn forward<'t>(&self, x: Var<'t, f64>, cx: &mut nn::Context<'t, f64>) -> Var<'t, f64> {
+            nn::Module::<f64>::forward(&nn::Softmax::default(), x, cx)
+        }
+        fn output_shape(&self, input: &[usize]) -> nn::Result<Vec<usize>> {
+            Ok(input.to_vec())
+        }
+        fn spec(&self) -> Option<String> {
+            Some("softmax(dim=1)".to_string())
+        }
+    }
+    let mut model = with_tail(&[]);
+    model.push(Opaque);
+    assert_eq!(Cut::before_softmax(&model).len(), 4);
+    model.push(nn::LogSoftmax::default());
+    assert_eq!(Cut::before_softmax(&model).len(), 4);
+}
