@@ -4,9 +4,9 @@
 //!
 //! `cargo bench --bench ops` (all) or `cargo bench --bench ops -- conv2d` (one group).
 
-use autograd::kernels::conv::{conv2d_backward_input, conv2d_forward, Conv2dGeometry};
-use autograd::{Conv2dOptions, Tape, Tensor};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use smoothgrad_autograd::kernels::conv::{conv2d_backward_input, conv2d_forward, Conv2dGeometry};
+use smoothgrad_autograd::{Conv2dOptions, Tape, Tensor};
 
 /// `C = A B` with `A: m x k`, `B: k x n` straight through `matrixmultiply::sgemm`.
 fn sgemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {

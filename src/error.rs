@@ -4,7 +4,7 @@
 use std::fmt;
 
 use smoothgrad::ExplainError;
-use viz::VizError;
+use smoothgrad_viz::VizError;
 
 /// The option that sets each library setting ([`ExplainError::Parameter`]'s `setting`), the one
 /// table from the library's names to the command line's (`explain` and `bench` spell them alike).
@@ -57,14 +57,14 @@ impl fmt::Display for CliError {
     }
 }
 
-impl From<nn::NnError> for CliError {
-    fn from(e: nn::NnError) -> Self {
+impl From<smoothgrad_nn::NnError> for CliError {
+    fn from(e: smoothgrad_nn::NnError) -> Self {
         CliError::input(e.to_string())
     }
 }
 
-impl From<autograd::io::FileError> for CliError {
-    fn from(e: autograd::io::FileError) -> Self {
+impl From<smoothgrad_autograd::io::FileError> for CliError {
+    fn from(e: smoothgrad_autograd::io::FileError) -> Self {
         CliError::input(e.to_string())
     }
 }

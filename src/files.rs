@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use viz::Image;
+use smoothgrad_viz::Image;
 
 use crate::error::{viz_error, CliError, Result};
 
@@ -66,7 +66,7 @@ pub fn png_paths(output: &Path, n: usize) -> Vec<PathBuf> {
 pub fn write_pngs(output: &Path, images: &[Image]) -> Result<Vec<PathBuf>> {
     let paths = png_paths(output, images.len());
     for (k, (path, image)) in paths.iter().zip(images).enumerate() {
-        if let Err(e) = viz::save_png(path, image) {
+        if let Err(e) = smoothgrad_viz::save_png(path, image) {
             paths[..k].iter().for_each(|p| {
                 let _ = std::fs::remove_file(p);
             });

@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use autograd::io::{self, TensorFile};
-use autograd::Tensor;
-use nn::weights;
-use nn::{Module, Sequential};
 use smoothgrad::Targets;
+use smoothgrad_autograd::io::{self, TensorFile};
+use smoothgrad_autograd::Tensor;
+use smoothgrad_nn::weights;
+use smoothgrad_nn::{Module, Sequential};
 
 use crate::error::{viz_error, CliError, Result};
 use crate::files::is_safetensors;
@@ -117,7 +117,7 @@ fn load_images(paths: &[PathBuf], normalize: Option<&str>) -> Result<Inputs> {
     let mut data = Vec::new();
     let mut first: Option<(&PathBuf, [usize; 3])> = None;
     for path in paths {
-        let image = viz::load(path)
+        let image = smoothgrad_viz::load(path)
             .map_err(|e| viz_error(&format!("cannot read image \"{}\"", path.display()), e))?;
         let shape = [image.channels(), image.height(), image.width()];
         match first {

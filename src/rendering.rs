@@ -1,9 +1,11 @@
 //! From attributions to pictures, shared by `explain` and `render`: the render options become a
-//! [`viz::Pipeline`], a colormap and overlays ([`Renderer`]).
+//! [`smoothgrad_viz::Pipeline`], a colormap and overlays ([`Renderer`]).
 
 use std::path::PathBuf;
 
-use viz::{Capping, Colormap, Heatmaps, Image, Normalization, Pipeline, Reduction, Sign};
+use smoothgrad_viz::{
+    Capping, Colormap, Heatmaps, Image, Normalization, Pipeline, Reduction, Sign,
+};
 
 use crate::cli::RenderOptions;
 use crate::error::{viz_error, CliError, Result};
@@ -37,17 +39,20 @@ impl Renderer {
             .map_err(|e| viz_error("--colormap", e))?;
         // viz checks alpha when it blends; a blend of one pixel checks it now, before any work.
         let pixel = Image::filled(1, 1, 1, [0.0; 3]).expect("a 1x1 image");
-        viz::overlay(&pixel, &pixel, o.alpha as f32).map_err(|e| viz_error("--alpha", e))?;
+        smoothgrad_viz::overlay(&pixel, &pixel, o.alpha as f32)
+            .map_err(|e| viz_error("--alpha", e))?;
         let overlays = o
             .overlay
             .iter()
             .map(|p| {
-                viz::load(p).map(|img| (p.clone(), img)).map_err(|e| {
-                    viz_error(
-                        &format!("--overlay: cannot read image \"{}\"", p.display()),
-                        e,
-                    )
-                })
+                smoothgrad_viz::load(p)
+                    .map(|img| (p.clone(), img))
+                    .map_err(|e| {
+                        viz_error(
+                            &format!("--overlay: cannot read image \"{}\"", p.display()),
+                            e,
+                        )
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Renderer {
@@ -101,7 +106,7 @@ impl Renderer {
             .map(|i| {
                 let colored = heat.colorize(i, colormap)?;
                 match self.overlays.get(i).or(self.overlays.first()) {
-                    Some((_, under)) => Ok(viz::overlay(under, &colored, self.alpha)?),
+                    Some((_, under)) => Ok(smoothgrad_viz::overlay(under, &colored, self.alpha)?),
                     None => Ok(colored),
                 }
             })

@@ -2,10 +2,10 @@
 //! same layers, He-initialised weights from a seed, uniform `[0, 1)` inputs, and the forward FLOPs
 //! the peers count. Shared by the `bench` command and the criterion benches.
 
-use autograd::Tensor;
-use nn::{Module, Sequential, StateKind};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::Tensor;
+use smoothgrad_nn::{Module, Sequential, StateKind};
 
 /// A workload: its name, input shape (CHW) and spec.
 pub struct WorkloadDef {

@@ -38,7 +38,7 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
         assert!(out.join(file).is_file(), "missing {file}");
         assert!(stdout.contains(file), "the demo does not print {file}");
     }
-    let figure = viz::load_png(out.join("methods.png")).unwrap();
+    let figure = smoothgrad_viz::load_png(out.join("methods.png")).unwrap();
     assert!(figure.width() > 7 * 32 && figure.height() > 2 * 32);
 
     let metrics: serde_json::Value =
@@ -79,9 +79,10 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
     assert_eq!(metrics.as_object().unwrap().len(), methods.len());
 
     // The saved model carries its spec and explains an image of the right shape.
-    let model: nn::Sequential = nn::weights::load(out.join("model.safetensors")).unwrap();
+    let model: smoothgrad_nn::Sequential =
+        smoothgrad_nn::weights::load(out.join("model.safetensors")).unwrap();
     assert_eq!(
-        nn::Module::output_shape(&model, &[1, 3, 32, 32]).unwrap(),
+        smoothgrad_nn::Module::output_shape(&model, &[1, 3, 32, 32]).unwrap(),
         vec![1, 4]
     );
     let _ = std::fs::remove_dir_all(&out);

@@ -6,10 +6,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use autograd::io::{self, Writer};
-use autograd::Tensor;
-use nn::weights;
-use nn::Sequential;
+use smoothgrad_autograd::io::{self, Writer};
+use smoothgrad_autograd::Tensor;
+use smoothgrad_nn::weights;
+use smoothgrad_nn::Sequential;
 
 use common::{run, s, Scratch, SPEC};
 
@@ -327,8 +327,16 @@ fn images_of_different_sizes() {
     let f = Fixtures::new("image-sizes");
     let small = f.path("small.png");
     let large = f.path("large.png");
-    viz::save_png(&small, &viz::Image::filled(3, 8, 8, [0.5; 3]).unwrap()).unwrap();
-    viz::save_png(&large, &viz::Image::filled(3, 9, 8, [0.5; 3]).unwrap()).unwrap();
+    smoothgrad_viz::save_png(
+        &small,
+        &smoothgrad_viz::Image::filled(3, 8, 8, [0.5; 3]).unwrap(),
+    )
+    .unwrap();
+    smoothgrad_viz::save_png(
+        &large,
+        &smoothgrad_viz::Image::filled(3, 9, 8, [0.5; 3]).unwrap(),
+    )
+    .unwrap();
     let out = f.path("out.safetensors");
     let e = f.fails(&[
         "explain",
@@ -347,7 +355,11 @@ fn images_of_different_sizes() {
 fn bad_normalization() {
     let f = Fixtures::new("normalize");
     let img = f.path("img.png");
-    viz::save_png(&img, &viz::Image::filled(3, 8, 8, [0.5; 3]).unwrap()).unwrap();
+    smoothgrad_viz::save_png(
+        &img,
+        &smoothgrad_viz::Image::filled(3, 8, 8, [0.5; 3]).unwrap(),
+    )
+    .unwrap();
     says(
         &f.explain(&img, &["--normalize", "0.5,0"]),
         &["--normalize", "> 0"],
@@ -455,7 +467,11 @@ fn overlay_of_the_wrong_size() {
     let f = Fixtures::new("overlay");
     let a = f.path("attribution.safetensors");
     let under = f.path("under.png");
-    viz::save_png(&under, &viz::Image::filled(3, 4, 4, [0.5; 3]).unwrap()).unwrap();
+    smoothgrad_viz::save_png(
+        &under,
+        &smoothgrad_viz::Image::filled(3, 4, 4, [0.5; 3]).unwrap(),
+    )
+    .unwrap();
     let png = f.path("map.png");
     let e = f.render(&a, &["--output", s(&png), "--overlay", s(&under)]);
     says(&e, &["under.png", "4x4", "8x8"]);

@@ -5,14 +5,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use autograd::io::{self, Dtype, TensorFile, Writer};
-use autograd::Tensor;
-use nn::weights;
-use nn::Sequential;
 use smoothgrad::{
     predicted, Gradient, IntegratedGradients, Method, Noise, NoiseLevel, Operator, SmoothGrad,
     Targets,
 };
+use smoothgrad_autograd::io::{self, Dtype, TensorFile, Writer};
+use smoothgrad_autograd::Tensor;
+use smoothgrad_nn::weights;
+use smoothgrad_nn::Sequential;
 
 use common::{s, smoothgrad, Scratch, SPEC};
 
@@ -338,11 +338,11 @@ fn images_are_batched_and_normalized() {
         let pixels: Vec<f32> = (0..192)
             .map(|i| ((i * 7 + k * 50) % 256) as f32 / 255.0)
             .collect();
-        let image = viz::Image::new(3, 8, 8, pixels).unwrap();
+        let image = smoothgrad_viz::Image::new(3, 8, 8, pixels).unwrap();
         let path = dir.path(&format!("img{k}.png"));
-        viz::save_png(&path, &image).unwrap();
+        smoothgrad_viz::save_png(&path, &image).unwrap();
         data.extend(
-            viz::load(&path)
+            smoothgrad_viz::load(&path)
                 .unwrap()
                 .data()
                 .iter()
@@ -396,7 +396,7 @@ fn png_output_writes_one_picture_per_input() {
     ]);
     assert!(!out.exists());
     for k in 0..2 {
-        let img = viz::load(dir.path(&format!("map-{k}.png"))).unwrap();
+        let img = smoothgrad_viz::load(dir.path(&format!("map-{k}.png"))).unwrap();
         assert_eq!((img.channels(), img.height(), img.width()), (3, 8, 8));
     }
 }
@@ -407,15 +407,15 @@ fn a_saved_graph_is_explained_before_its_softmax() {
     let (net, _) = model(&dir);
     // The test model as a graph: the chain's layers as nodes, a skip connection that adds zero
     // (the logits minus themselves, plus the logits), then softmax.
-    let mut g = nn::GraphBuilder::<f32>::new();
+    let mut g = smoothgrad_nn::GraphBuilder::<f32>::new();
     let mut v = g.input();
     let chain = Sequential::<f32>::from_spec_seeded(SPEC, 0).unwrap();
     for (i, layer) in chain.into_layers().into_iter().enumerate() {
         v = g.module_boxed(&format!("features.{i}"), layer, v);
     }
-    let zero = g.op("zero", nn::TensorOp::Sub, &[v, v]);
+    let zero = g.op("zero", smoothgrad_nn::TensorOp::Sub, &[v, v]);
     let skip = g.add("skip", v, zero);
-    let out = g.module("softmax", nn::Softmax::default(), skip);
+    let out = g.module("softmax", smoothgrad_nn::Softmax::default(), skip);
     let graph = g.finish(out).unwrap();
     let m = dir.path("graph.safetensors");
     weights::save(&graph, &m).unwrap();

@@ -5,11 +5,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use autograd::io::{self, Dtype, Writer};
-use autograd::Tensor;
-use nn::weights;
-use nn::Sequential;
-use viz::{Capping, Normalization, Pipeline, Reduction, Sign};
+use smoothgrad_autograd::io::{self, Dtype, Writer};
+use smoothgrad_autograd::Tensor;
+use smoothgrad_nn::weights;
+use smoothgrad_nn::Sequential;
+use smoothgrad_viz::{Capping, Normalization, Pipeline, Reduction, Sign};
 
 use common::{s, smoothgrad, Scratch};
 
@@ -119,7 +119,7 @@ fn png_outputs_decode_to_the_map_size() {
     let (_, path) = attribution(&dir, &[1, 3, 6, 9]);
     let out = dir.path("map.png");
     smoothgrad(&["render", "--attribution", s(&path), "--output", s(&out)]);
-    let img = viz::load(&out).unwrap();
+    let img = smoothgrad_viz::load(&out).unwrap();
     assert_eq!((img.channels(), img.height(), img.width()), (3, 6, 9));
     // The default gray colormap: equal channels, white where the map is largest.
     let px: Vec<[f32; 3]> = (0..6)
@@ -135,9 +135,9 @@ fn several_maps_give_numbered_pictures_with_overlays() {
     let dir = Scratch::new("overlay");
     let (_, path) = attribution(&dir, &[2, 3, 4, 4]);
     let under = dir.path("under.png");
-    viz::save_png(
+    smoothgrad_viz::save_png(
         &under,
-        &viz::Image::filled(3, 4, 4, [0.2, 0.4, 0.6]).unwrap(),
+        &smoothgrad_viz::Image::filled(3, 4, 4, [0.2, 0.4, 0.6]).unwrap(),
     )
     .unwrap();
     let out = dir.path("pic.png");
@@ -156,7 +156,7 @@ fn several_maps_give_numbered_pictures_with_overlays() {
     ]);
     assert!(!out.exists());
     for k in 0..2 {
-        let img = viz::load(dir.path(&format!("pic-{k}.png"))).unwrap();
+        let img = smoothgrad_viz::load(dir.path(&format!("pic-{k}.png"))).unwrap();
         assert_eq!((img.channels(), img.height(), img.width()), (3, 4, 4));
     }
 }

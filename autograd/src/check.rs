@@ -12,8 +12,8 @@
 //!   cotangents `u`: one backward and two forwards per direction, whatever the sizes.
 //!
 //! ```
-//! use autograd::check::{check_gradients, CheckOptions};
-//! use autograd::Tensor;
+//! use smoothgrad_autograd::check::{check_gradients, CheckOptions};
+//! use smoothgrad_autograd::Tensor;
 //!
 //! let x = Tensor::<f64>::from_vec(vec![0.3, -1.2, 2.0], &[3]).unwrap();
 //! let report = check_gradients(|_, v| (v[0].tanh() * v[0]).sum(), &[x], &CheckOptions::default())

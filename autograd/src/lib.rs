@@ -1,7 +1,7 @@
 //! A small, fast, tape-based reverse-mode automatic differentiation.
 //!
 //! ```
-//! use autograd::{Tape, Tensor};
+//! use smoothgrad_autograd::{Tape, Tensor};
 //!
 //! let tape = Tape::<f32>::new();
 //! let x = tape.var(Tensor::from_vec(vec![1.0, -2.0, 3.0], &[1, 3]).unwrap());

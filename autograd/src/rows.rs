@@ -17,7 +17,7 @@ use crate::{Scalar, Tensor};
 /// values: `[-inf, -inf]` gives 0.
 ///
 /// ```
-/// use autograd::argmax;
+/// use smoothgrad_autograd::argmax;
 ///
 /// assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), Some(1));
 /// assert_eq!(argmax(&[1.0, f32::NAN, 3.0, f32::NAN]), Some(1));
@@ -43,7 +43,7 @@ impl<T: Scalar> Tensor<T> {
     /// (`[2, 0, 2]`, a `&[usize]`, a `&Vec<usize>`) or a range (`1..3`, a contiguous batch).
     ///
     /// ```
-    /// use autograd::Tensor;
+    /// use smoothgrad_autograd::Tensor;
     ///
     /// let x = Tensor::<f32>::arange(6).reshape(&[3, 2]).unwrap();
     /// assert_eq!(x.select_rows([2, 0]).data(), &[4., 5., 0., 1.]);

@@ -2,8 +2,8 @@
 //! its ops against [`crate::check`].
 //!
 //! ```
-//! use autograd::check::{check_gradients, CheckOptions};
-//! use autograd::strategies;
+//! use smoothgrad_autograd::check::{check_gradients, CheckOptions};
+//! use smoothgrad_autograd::strategies;
 //! use proptest::prelude::*;
 //!
 //! proptest!(ProptestConfig::with_cases(8), |(x in strategies::tensor(2, 3, -2.0..2.0))| {

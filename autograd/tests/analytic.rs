@@ -2,7 +2,7 @@
 //! only where asked, vector-Jacobian products and the DOT output. Each op family's hand-computed
 //! values and derivatives are unit tests in `src/ops/<family>/tests.rs`.
 
-use autograd::{Tape, Tensor};
+use smoothgrad_autograd::{Tape, Tensor};
 
 fn t(data: &[f64], shape: &[usize]) -> Tensor<f64> {
     Tensor::from_slice(data, shape).unwrap()

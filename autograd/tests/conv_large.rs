@@ -1,10 +1,10 @@
 //! Convolution at the sizes real models use (32x32 images, 16-64 channels), where the kernels take
 //! their fast paths (padded scratch rows, row lowering), against direct loops in f64.
 
-use autograd::kernels::conv::{
+use smoothgrad_autograd::kernels::conv::{
     conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry, Conv2dOptions,
 };
-use autograd::Tensor;
+use smoothgrad_autograd::Tensor;
 
 /// `y[n,o,i,j] = sum_{c,p,q} w[o,c,p,q] x[n,c,i s - pad + p, j s - pad + q]` (groups 1,
 /// dilation 1), by direct loops.

@@ -4,18 +4,18 @@
 //! clamp bounds), where finite differences straddle two slopes. Failing cases are saved under
 //! `autograd/tests/gradcheck.proptest-regressions` and replayed first on every run.
 //!
-//! Needs the crate's `proptest` feature (for `autograd::strategies`); `cargo test --workspace`
+//! Needs the crate's `proptest` feature (for `smoothgrad_autograd::strategies`); `cargo test --workspace`
 //! turns it on, and so does `cargo test -p smoothgrad-autograd --features proptest`.
 
 #![cfg(feature = "proptest")]
 
-use autograd::check::{check_gradients, CheckOptions};
-use autograd::kernels::pool::Pool2dGeometry;
-use autograd::strategies::{
+use proptest::prelude::*;
+use smoothgrad_autograd::check::{check_gradients, CheckOptions};
+use smoothgrad_autograd::kernels::pool::Pool2dGeometry;
+use smoothgrad_autograd::strategies::{
     broadcast_pair, distinct_tensor, shape, tensor, tensor_away_from, tensor_of_shape,
 };
-use autograd::{Conv2dOptions, Pool2dOptions, Tape, Tensor, Var};
-use proptest::prelude::*;
+use smoothgrad_autograd::{Conv2dOptions, Pool2dOptions, Tape, Tensor, Var};
 
 /// Asserts that the tape's gradient of `f` matches finite differences at `inputs`.
 fn assert_grads<F>(f: F, inputs: Vec<Tensor<f64>>) -> Result<(), TestCaseError>

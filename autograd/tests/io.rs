@@ -1,4 +1,4 @@
-//! `autograd::io` on its own: reading and writing named tensors and labels, every error message
+//! `smoothgrad_autograd::io` on its own: reading and writing named tensors and labels, every error message
 //! with its source chain, and malformed files (every truncation, huge header fields, random header
 //! flips), which must give errors and never panic. Files written by Python's `safetensors` are
 //! tested against models in `nn/tests/weights.rs`.
@@ -8,9 +8,9 @@ mod sources;
 
 use std::path::{Path, PathBuf};
 
-use autograd::io::{self, FileError, TensorFile, Writer};
-use autograd::Tensor;
 use proptest::prelude::*;
+use smoothgrad_autograd::io::{self, FileError, TensorFile, Writer};
+use smoothgrad_autograd::Tensor;
 
 /// A fresh, empty directory for one test's files.
 fn scratch(test: &str) -> PathBuf {

@@ -1,7 +1,7 @@
 //! Small learning problems end to end: a micrograd-style scalar expression, and a two-layer MLP
 //! that learns XOR with plain SGD.
 
-use autograd::{Tape, Tensor};
+use smoothgrad_autograd::{Tape, Tensor};
 
 #[test]
 fn micrograd_scalar_example() {

@@ -6,8 +6,8 @@
 //! `NAME.dx` (PyTorch's gradient of `sum(y * dy)`); the options of each case are in the tables
 //! below and must match the script's.
 
-use autograd::{Pool2dOptions, Tape, Tensor, Var};
 use safetensors::{Dtype, SafeTensors};
+use smoothgrad_autograd::{Pool2dOptions, Tape, Tensor, Var};
 
 const FIXTURE: &[u8] = include_bytes!("fixtures/ops_fixture.safetensors");
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use autograd::{Scalar, Tensor};
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use crate::error::{NnError, Result};
 use crate::graph::{Graph, Node, NodeKind};

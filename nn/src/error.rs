@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[cfg(feature = "safetensors")]
-use autograd::io::{Access, FileError};
+use smoothgrad_autograd::io::{Access, FileError};
 
 /// An error from parsing a spec, checking a shape, or loading weights. Each message says what was
 /// expected and what was found, and the error it comes from, if any, is its

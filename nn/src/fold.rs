@@ -20,8 +20,8 @@
 //! `batchnorm2d(...)`), which is how this crate's layers describe themselves.
 //!
 //! ```
-//! use autograd::{Conv2dOptions, Tape, Tensor};
-//! use nn::{fold, BatchNorm2d, Context, Conv2d, Module, ReLU, Sequential};
+//! use smoothgrad_autograd::{Conv2dOptions, Tape, Tensor};
+//! use smoothgrad_nn::{fold, BatchNorm2d, Context, Conv2d, Module, ReLU, Sequential};
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
@@ -44,7 +44,7 @@
 
 use std::collections::HashMap;
 
-use autograd::{Scalar, Tensor};
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use crate::copy::{copy_graph, copy_module};
 use crate::error::Result;

@@ -5,8 +5,8 @@
 //! weight); BatchNorm starts at weight 1, bias 0. Kaiming (He et al. 2015) and Xavier (Glorot &
 //! Bengio 2010) schemes are available for anyone who wants them.
 
-use autograd::{Scalar, Tensor};
 use rand::Rng;
+use smoothgrad_autograd::{Scalar, Tensor};
 
 /// `(fan_in, fan_out)` of a weight, as PyTorch computes them: for `[out, in, k...]`,
 /// `fan_in = in * prod(k)`, `fan_out = out * prod(k)`.

@@ -3,8 +3,8 @@
 //! CHW order, `state_dict` names like `0.weight`.
 //!
 //! ```
-//! use autograd::{Tape, Tensor};
-//! use nn::{Context, Module, Sequential};
+//! use smoothgrad_autograd::{Tape, Tensor};
+//! use smoothgrad_nn::{Context, Module, Sequential};
 //!
 //! let model: Sequential = Sequential::from_spec_seeded(
 //!     "conv2d(1,4,3,padding=1), relu, maxpool2d(2), flatten, linear(64,10)", 0).unwrap();

@@ -15,8 +15,8 @@
 //! return an error instead.
 //!
 //! ```
-//! use autograd::{Tape, Tensor};
-//! use nn::loss::cross_entropy;
+//! use smoothgrad_autograd::{Tape, Tensor};
+//! use smoothgrad_nn::loss::cross_entropy;
 //!
 //! let tape = Tape::<f64>::new();
 //! let logits = tape.var(Tensor::from_vec(vec![0.0, 0.0, 1000.0, 0.0], &[2, 2]).unwrap());
@@ -25,7 +25,7 @@
 //! assert!((loss.item() - (2f64.ln() + 1000.0) / 2.0).abs() < 1e-9);
 //! ```
 
-use autograd::{Scalar, Var};
+use smoothgrad_autograd::{Scalar, Var};
 
 /// Checks that `scores` is `[B, K]` with `B = targets.len() > 0` and every target `< K`,
 /// panicking with a message that names `loss`.
@@ -110,7 +110,7 @@ pub fn mse_loss<'t, T: Scalar>(pred: Var<'t, T>, target: Var<'t, T>) -> Var<'t, 
 
 #[cfg(test)]
 mod tests {
-    use autograd::{Tape, Tensor};
+    use smoothgrad_autograd::{Tape, Tensor};
 
     use super::*;
 

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use autograd::{Scalar, Tape, Tensor, Var};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::{Scalar, Tape, Tensor, Var};
 
 use crate::error::{NnError, Result};
 

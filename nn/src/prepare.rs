@@ -16,7 +16,7 @@
 //! model.
 //!
 //! ```
-//! use nn::{prepare, Module, Sequential};
+//! use smoothgrad_nn::{prepare, Module, Sequential};
 //!
 //! let mut model: Sequential<f64> =
 //!     Sequential::from_spec("conv2d(1,4,3), batchnorm2d(4), relu, dropout, flatten").unwrap();
@@ -27,7 +27,7 @@
 //! assert!(model.is_training()); // the original is untouched
 //! ```
 
-use autograd::Scalar;
+use smoothgrad_autograd::Scalar;
 
 use crate::copy::{copy_graph, copy_sequential};
 use crate::error::Result;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use autograd::{Scalar, Tensor, Var};
+use smoothgrad_autograd::{Scalar, Tensor, Var};
 
 use crate::error::{NnError, Result};
 use crate::module::{Context, Module, StateKind};
@@ -25,7 +25,7 @@ pub(crate) const AFTER: &str = "after";
 /// Spec: `residual(body layer, ..., downsample=(layer, ...), after=relu)`, for example
 ///
 /// ```
-/// use nn::{Module, Sequential};
+/// use smoothgrad_nn::{Module, Sequential};
 ///
 /// let block: Sequential = Sequential::from_spec(
 ///     "residual(conv1: conv2d(8,16,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(16), \

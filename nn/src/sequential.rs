@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use autograd::{Scalar, Tensor, Var};
+use smoothgrad_autograd::{Scalar, Tensor, Var};
 
 use crate::error::{NnError, Result};
 use crate::module::{Context, Module, StateKind, Structure};

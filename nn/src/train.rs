@@ -2,10 +2,10 @@
 //! [`Optimizer`], shuffled per epoch from a seed), [`evaluate`] and [`predict`].
 //!
 //! ```
-//! use autograd::Tensor;
-//! use nn::optim::{Adam, AdamConfig};
-//! use nn::train::{evaluate, fit, TrainConfig};
-//! use nn::{Linear, ReLU, Sequential};
+//! use smoothgrad_autograd::Tensor;
+//! use smoothgrad_nn::optim::{Adam, AdamConfig};
+//! use smoothgrad_nn::train::{evaluate, fit, TrainConfig};
+//! use smoothgrad_nn::{Linear, ReLU, Sequential};
 //! use rand::SeedableRng;
 //!
 //! // Toy data on a grid: the class is whether x0 > x1.
@@ -25,10 +25,10 @@
 //! assert!(evaluate(&mut model, &x, &labels, 32).unwrap().accuracy > 0.9);
 //! ```
 
-use autograd::{argmax, Scalar, Tape, Tensor};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::{argmax, Scalar, Tape, Tensor};
 
 use crate::error::{NnError, Result};
 use crate::loss::cross_entropy;

@@ -4,15 +4,15 @@
 
 use std::path::Path;
 
-use autograd::io::{TensorFile, Writer};
-use autograd::{Conv2dOptions, Tape, Tensor};
-use nn::weights;
-use nn::{
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::io::{TensorFile, Writer};
+use smoothgrad_autograd::{Conv2dOptions, Tape, Tensor};
+use smoothgrad_nn::weights;
+use smoothgrad_nn::{
     BatchNorm2d, Context, Conv2d, Flatten, Graph, GraphBuilder, Linear, Module, NnError, ReLU,
     Sequential, Softmax, StateKind, Structure, TensorOp,
 };
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 /// A fresh, empty directory for one test's files.
 fn scratch(test: &str) -> std::path::PathBuf {
@@ -190,13 +190,13 @@ struct Custom;
 impl Module<f64> for Custom {
     fn forward<'t>(
         &self,
-        x: autograd::Var<'t, f64>,
+        x: smoothgrad_autograd::Var<'t, f64>,
         _: &mut Context<'t, f64>,
-    ) -> autograd::Var<'t, f64> {
+    ) -> smoothgrad_autograd::Var<'t, f64> {
         x
     }
 
-    fn output_shape(&self, input: &[usize]) -> nn::Result<Vec<usize>> {
+    fn output_shape(&self, input: &[usize]) -> smoothgrad_nn::Result<Vec<usize>> {
         Ok(input.to_vec())
     }
 }
@@ -420,9 +420,9 @@ fn names_with_quotes_and_one_layer_sequentials_survive_the_description() {
 
 #[test]
 fn torchvision_architectures_round_trip_with_their_structure() {
-    use nn::models::mobilenet_v3::{mobilenet_v3, MobileNetV3Config};
-    use nn::models::resnet::{resnet, ResNetConfig};
-    use nn::models::vit::{vit, VitConfig};
+    use smoothgrad_nn::models::mobilenet_v3::{mobilenet_v3, MobileNetV3Config};
+    use smoothgrad_nn::models::resnet::{resnet, ResNetConfig};
+    use smoothgrad_nn::models::vit::{vit, VitConfig};
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let small_resnet = ResNetConfig {
         widths: [4, 8, 8, 8],

@@ -1,12 +1,12 @@
 //! The layers of modern classifiers: their specs parse and print back, their shape checks say
 //! what they expected, their values are PyTorch's, and Dropout is the identity in eval.
 
-use autograd::{Tape, Tensor};
-use nn::{
+use rand::SeedableRng;
+use smoothgrad_autograd::{Tape, Tensor};
+use smoothgrad_nn::{
     AdaptiveAvgPool2d, Context, Dropout, LayerNorm, LayerNorm2d, Module, MultiheadAttention,
     Sequential,
 };
-use rand::SeedableRng;
 
 fn forward(m: &dyn Module<f64>, x: &Tensor<f64>) -> Tensor<f64> {
     let tape = Tape::new();

@@ -1,13 +1,13 @@
 //! Spec strings: canonical round trips, exact error messages and positions, seeded weights, and
 //! property tests that no input makes the parser panic.
 
-use autograd::Conv2dOptions;
-use nn::{Conv2d, Linear, Module, NnError, Sequential, StateKind};
 use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::Conv2dOptions;
+use smoothgrad_nn::{Conv2d, Linear, Module, NnError, Sequential, StateKind};
 
-fn parse(spec: &str) -> nn::Result<Sequential> {
+fn parse(spec: &str) -> smoothgrad_nn::Result<Sequential> {
     Sequential::from_spec(spec)
 }
 
@@ -471,7 +471,7 @@ fn weights_are_drawn_layer_by_layer_from_one_chacha8_stream() {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let expected = Sequential::new()
         .with(Linear::<f32>::new(4, 3, true, &mut rng))
-        .with(nn::ReLU)
+        .with(smoothgrad_nn::ReLU)
         .with(Conv2d::<f32>::new(2, 2, [3, 3], Conv2dOptions::default(), false, &mut rng).unwrap());
     assert_eq!(state_bits(&model), state_bits(&expected));
     // Appending layers leaves the earlier ones' weights alone.

@@ -2,8 +2,8 @@
 //! messages, state names, shapes, forward values, train/eval. torchvision's models written as
 //! specs are in `spec_torchvision.rs`.
 
-use autograd::{Tape, Tensor};
-use nn::{Context, Module, NnError, ReLU, Residual, Sequential, Tanh};
+use smoothgrad_autograd::{Tape, Tensor};
+use smoothgrad_nn::{Context, Module, NnError, ReLU, Residual, Sequential, Tanh};
 
 fn canonical(spec: &str) -> String {
     Sequential::<f32>::from_spec(spec)
@@ -288,7 +288,7 @@ fn rust_built_blocks_print_as_specs() {
 fn push_named_refuses_bad_and_duplicate_names() {
     let mut model = Sequential::<f32>::new();
     model.push_named("a", Box::new(ReLU)).unwrap();
-    let err = |r: nn::Result<()>| r.unwrap_err().to_string();
+    let err = |r: smoothgrad_nn::Result<()>| r.unwrap_err().to_string();
     assert_eq!(
         err(model.push_named("a", Box::new(ReLU))),
         "two layers are named \"a\""

@@ -3,9 +3,9 @@
 //! they give PyTorch's float64 outputs and input gradients. The fixtures are
 //! `fixtures/torchvision` (see its README).
 
-use autograd::io::{read_file, TensorFile};
-use autograd::{Tape, Tensor};
-use nn::{Context, Module, Sequential};
+use smoothgrad_autograd::io::{read_file, TensorFile};
+use smoothgrad_autograd::{Tape, Tensor};
+use smoothgrad_nn::{Context, Module, Sequential};
 
 fn canonical(spec: &str) -> String {
     Sequential::<f32>::from_spec(spec)
@@ -59,7 +59,7 @@ fn fixture(name: &str) -> TensorFile {
 /// The spec's model in f64 with the fixture's weights, in eval mode.
 fn load_f64(spec: &str, name: &str) -> Sequential<f64> {
     let mut model = Sequential::<f64>::from_spec(spec).unwrap();
-    nn::weights::load_file_into(&mut model, &fixture(name)).unwrap();
+    smoothgrad_nn::weights::load_file_into(&mut model, &fixture(name)).unwrap();
     model.set_training(false);
     model
 }

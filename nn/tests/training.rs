@@ -3,17 +3,17 @@
 
 use std::collections::HashMap;
 
-use autograd::check::{check_gradients, CheckOptions};
-use autograd::{Conv2dOptions, Pool2dOptions, Tape, Tensor};
-use nn::loss::{cross_entropy, mse_loss, nll_loss};
-use nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-use nn::train::{evaluate, fit, predict, BatchStats, EpochStats, Progress, TrainConfig};
-use nn::{
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::check::{check_gradients, CheckOptions};
+use smoothgrad_autograd::{Conv2dOptions, Pool2dOptions, Tape, Tensor};
+use smoothgrad_nn::loss::{cross_entropy, mse_loss, nll_loss};
+use smoothgrad_nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use smoothgrad_nn::train::{evaluate, fit, predict, BatchStats, EpochStats, Progress, TrainConfig};
+use smoothgrad_nn::{
     BatchNorm2d, Context, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential,
     StateKind,
 };
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 // ---------------------------------------------------------------------------------------------
 // Optimizer steps against values computed by hand (and re-derived in the comments).

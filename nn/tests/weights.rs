@@ -11,13 +11,15 @@ mod sources;
 
 use std::path::{Path, PathBuf};
 
-use autograd::io::{self, Dtype, TensorFile, Writer};
-use autograd::{Conv2dOptions, Pool2dOptions, Scalar, Tape, Tensor};
-use nn::weights;
-use nn::{BatchNorm2d, Context, Conv2d, Flatten, Linear, MaxPool2d, Module, NnError, ReLU};
-use nn::{Sequential, StateKind};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::io::{self, Dtype, TensorFile, Writer};
+use smoothgrad_autograd::{Conv2dOptions, Pool2dOptions, Scalar, Tape, Tensor};
+use smoothgrad_nn::weights;
+use smoothgrad_nn::{
+    BatchNorm2d, Context, Conv2d, Flatten, Linear, MaxPool2d, Module, NnError, ReLU,
+};
+use smoothgrad_nn::{Sequential, StateKind};
 
 /// The fixture model (PyTorch `nn.Sequential` indices 0..=4).
 const SPEC: &str = "conv2d(1,2,3,padding=1), relu, maxpool2d(2), flatten, linear(8,3)";

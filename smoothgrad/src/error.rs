@@ -17,7 +17,7 @@ pub enum ExplainError {
     /// The inputs are not a batch `[N, ...]`, or not one image `[C, H, W]` where one is expected.
     InputShape(String),
     /// The model rejects the inputs' shape ([`crate::Model::output_shape`]); `source` is its
-    /// reason (an [`nn::NnError`] for a [`nn::Sequential`]). Displayed as `input shape:
+    /// reason (an [`smoothgrad_nn::NnError`] for a [`smoothgrad_nn::Sequential`]). Displayed as `input shape:
     /// <reason> (inputs [3, 3, 4, 4], checked one at a time)`.
     InputRejected {
         /// The model's reason and which inputs were checked.

@@ -1,6 +1,6 @@
 //! The results: [`Attribution`] from a base method, [`Explanation`] from SmoothGrad.
 
-use autograd::{Scalar, Tensor};
+use smoothgrad_autograd::{Scalar, Tensor};
 
 /// Attributions with the inputs' shape `[N, ...]`, or `[N, M, ...]` when `M > 1` classes per input
 /// were explained at once.

@@ -4,8 +4,8 @@
 //! size.
 //!
 //! ```
-//! use autograd::Tensor;
-//! use nn::Sequential;
+//! use smoothgrad_autograd::Tensor;
+//! use smoothgrad_nn::Sequential;
 //! use smoothgrad::{Operator, SmoothGrad, Targets};
 //!
 //! let model: Sequential = Sequential::from_spec_seeded("flatten, linear(12,3)", 0).unwrap();

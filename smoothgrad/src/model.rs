@@ -1,14 +1,14 @@
 //! [`Model`]: anything that maps a batch `[B, ...]` to outputs `[B, K]` on a tape.
 //!
-//! Implemented for every [`nn::Module`] (a [`nn::Sequential`], a [`nn::Graph`], a layer), for a
+//! Implemented for every [`smoothgrad_nn::Module`] (a [`smoothgrad_nn::Sequential`], a [`smoothgrad_nn::Graph`], a layer), for a
 //! module cut before its output ([`Cut`]: the logits of a network that ends in softmax, a layer
 //! of a chain, a named node of a graph), and for closures ([`FnModel`]).
 
 use std::error::Error;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use autograd::{Scalar, Tape, Tensor, Var};
-use nn::{Context, Graph, Module, NodeKind, Sequential, ValueId};
+use smoothgrad_autograd::{Scalar, Tape, Tensor, Var};
+use smoothgrad_nn::{Context, Graph, Module, NodeKind, Sequential, ValueId};
 
 /// A differentiable model: a batch in, one row of `K` outputs per sample out.
 ///

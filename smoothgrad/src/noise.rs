@@ -4,10 +4,10 @@
 //! Sample `i` of input `n` draws from a ChaCha8 stream whose 256-bit key is `(seed, n, i, 0)`:
 //! every sample's noise is fixed by the seed alone, whichever batch or thread computes it.
 
-use autograd::Scalar;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+use smoothgrad_autograd::Scalar;
 
 use crate::error::{ExplainError, Result};
 use crate::streams::{self, Domain};

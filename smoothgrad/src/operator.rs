@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use autograd::{Scalar, Var};
+use smoothgrad_autograd::{Scalar, Var};
 
 /// A user-defined score: `(outputs [B, K], targets [B]) -> scores [B]`.
 pub type ScoreFn<T> = dyn for<'t> Fn(Var<'t, T>, &[usize]) -> Var<'t, T> + Send + Sync;

@@ -11,8 +11,8 @@
 //! memory is bounded by `threads x batch_size` samples whatever `samples` is, and the result
 //! depends only on the seed.
 
-use autograd::{Scalar, Tensor};
 use rayon::prelude::*;
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use crate::error::{ExplainError, Result};
 use crate::explanation::{arrange, Explanation};

@@ -6,7 +6,7 @@
 //! suffers the cancellation of `sum x^2 - n mean^2`. Each update is one pass over contiguous
 //! slices, which the compiler vectorizes.
 
-use autograd::Scalar;
+use smoothgrad_autograd::Scalar;
 
 /// Running mean and sum of squared deviations of a vector-valued sample.
 #[derive(Clone, Debug)]

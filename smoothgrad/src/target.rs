@@ -1,6 +1,6 @@
 //! [`Targets`]: which class to explain for each input.
 
-use autograd::{argmax, Scalar, Tape, Tensor};
+use smoothgrad_autograd::{argmax, Scalar, Tape, Tensor};
 
 use crate::error::{ExplainError, Result};
 use crate::model::Model;
@@ -107,7 +107,7 @@ fn outputs<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>) -> Tensor<T> {
 mod tests {
     use super::*;
     use crate::model::FnModel;
-    use autograd::Var;
+    use smoothgrad_autograd::Var;
 
     #[test]
     fn a_nan_output_leaves_no_predicted_class() {

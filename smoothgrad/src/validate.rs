@@ -1,6 +1,6 @@
 //! Checking an explanation request before any work: shapes, finiteness, targets, batch size.
 
-use autograd::{Scalar, Tape, Tensor};
+use smoothgrad_autograd::{Scalar, Tape, Tensor};
 
 use crate::error::{ExplainError, Result};
 use crate::model::Model;

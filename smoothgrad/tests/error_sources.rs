@@ -6,10 +6,10 @@ mod common;
 
 use std::error::Error;
 
-use autograd::{Tensor, Var};
-use nn::{NnError, Sequential};
 use smoothgrad::metrics::Deletion;
 use smoothgrad::{Cut, ExplainError, FnModel, Operator, SmoothGrad, Targets};
+use smoothgrad_autograd::{Tensor, Var};
+use smoothgrad_nn::{NnError, Sequential};
 
 use common::{conv3x3, rng};
 
@@ -23,10 +23,10 @@ fn cnn() -> Sequential<f64> {
     let mut r = rng(1);
     Sequential::new()
         .with(conv3x3(2, 3, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Flatten::default())
-        .with(nn::Linear::new(3 * 16, 4, true, &mut r))
-        .with(nn::Softmax::default())
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::Flatten::default())
+        .with(smoothgrad_nn::Linear::new(3 * 16, 4, true, &mut r))
+        .with(smoothgrad_nn::Softmax::default())
 }
 
 fn small() -> SmoothGrad {

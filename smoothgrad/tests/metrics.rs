@@ -1,7 +1,5 @@
 //! `smoothgrad::metrics` on hand cases and small models whose right answer is known.
 
-use autograd::{Conv2dOptions, Tensor};
-use nn::{BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential, StateKind};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use smoothgrad::metrics::{
@@ -10,6 +8,8 @@ use smoothgrad::metrics::{
     Baseline, Deletion, Insertion,
 };
 use smoothgrad::{ExplainError, Gradient, GradientXInput, Method, Operator};
+use smoothgrad_autograd::{Conv2dOptions, Tensor};
+use smoothgrad_nn::{BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential, StateKind};
 
 const C: usize = 3;
 const H: usize = 8;
@@ -222,7 +222,7 @@ fn curves_run_from_the_start_image_to_the_end_image_whatever_the_batch() {
     let x = image(5);
     let map = reduce_abs_channels(x.data(), C, H, W);
     let prob = |img: &Tensor<f64>| {
-        let tape = autograd::Tape::new();
+        let tape = smoothgrad_autograd::Tape::new();
         let out = smoothgrad::Model::forward(&model, tape.constant(img.clone()));
         Operator::Probability.score(out, &[1]).value().data()[0]
     };
@@ -441,7 +441,7 @@ fn randomize_parameters_redraws_parameters_within_pytorch_bounds_and_keeps_buffe
 fn a_graph_randomizes_by_module_node_as_a_chain_by_layer() {
     let chain = || mlp(3);
     let as_graph = || {
-        let mut g = nn::GraphBuilder::<f32>::new();
+        let mut g = smoothgrad_nn::GraphBuilder::<f32>::new();
         let mut v = g.input();
         for (i, layer) in chain().into_layers().into_iter().enumerate() {
             v = g.module_boxed(&i.to_string(), layer, v);
@@ -454,7 +454,7 @@ fn a_graph_randomizes_by_module_node_as_a_chain_by_layer() {
     assert_eq!(a.state_dict(), b.state_dict());
     let (mut a, mut b) = (chain(), as_graph());
     randomize_layers(&mut a, 3..4, 9);
-    randomize_layers(&mut b as &mut dyn nn::Module<f32>, 3..4, 9);
+    randomize_layers(&mut b as &mut dyn smoothgrad_nn::Module<f32>, 3..4, 9);
     assert_eq!(a.state_dict(), b.state_dict());
     let x = image(14).cast::<f32>();
     let mut b = as_graph();

@@ -10,12 +10,12 @@
 //! `--operator logit` then explains the logits, as the SmoothGrad paper recommends, and
 //! `probability` / `log-probability` apply softmax once, themselves.
 
-use autograd::io::Writer;
-use autograd::Tensor;
 use smoothgrad::{
     predicted, Attribution, Cut, ExplainError, Gradient, GradientXInput, GuidedBackprop, Method,
     Model, SmoothGrad, Targets,
 };
+use smoothgrad_autograd::io::Writer;
+use smoothgrad_autograd::Tensor;
 
 use crate::cli::{BaseMethod, ExplainArgs};
 use crate::error::{CliError, Result};

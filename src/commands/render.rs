@@ -1,7 +1,7 @@
 //! `render`: attributions to processed maps (`.safetensors`, `map` f32 `[N, H, W]`, exactly the
 //! pipeline's output) or to pictures (`.png`), with the options shared with `explain`.
 
-use autograd::io::{self, Writer};
+use smoothgrad_autograd::io::{self, Writer};
 
 use crate::cli::RenderArgs;
 use crate::error::{CliError, Result};
@@ -21,7 +21,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
     match kind {
         OutputKind::Safetensors => {
             let [n, h, w] = heat.shape();
-            let map = autograd::Tensor::from_vec(heat.into_vec(), &[n, h, w])
+            let map = smoothgrad_autograd::Tensor::from_vec(heat.into_vec(), &[n, h, w])
                 .expect("the pipeline returns [N, H, W] maps");
             let mut file = Writer::new();
             file.tensor("map", &map)

@@ -5,7 +5,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use viz::{grid, masked_image, overlay, Colormap, GridOptions, Image, Pipeline};
+use smoothgrad_viz::{grid, masked_image, overlay, Colormap, GridOptions, Image, Pipeline};
 
 const SIZE: usize = 64;
 
@@ -94,12 +94,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..options
         },
     )?;
-    viz::save(&path, &figure)?;
+    smoothgrad_viz::save(&path, &figure)?;
     println!("wrote {path} ({}x{})", figure.width(), figure.height());
     Ok(())
 }
 
 /// Each image at twice its size, so that 64x64 pixels stay readable.
-fn upscaled(images: Vec<Image>) -> viz::Result<Vec<Image>> {
+fn upscaled(images: Vec<Image>) -> smoothgrad_viz::Result<Vec<Image>> {
     images.iter().map(|image| image.upscale(2)).collect()
 }

@@ -30,7 +30,7 @@
 //! # Example
 //!
 //! ```
-//! use viz::{grid, overlay, Colormap, GridOptions, Image, Pipeline};
+//! use smoothgrad_viz::{grid, overlay, Colormap, GridOptions, Image, Pipeline};
 //!
 //! // One 3-channel 2x2 attribution map (CHW) and the 2x2 RGB input it explains.
 //! let attribution = [0.1, -0.4, 0.0, 0.2, 0.3, 0.1, 0.0, -0.2, -0.1, 0.2, 0.0, 0.4];
@@ -44,9 +44,9 @@
 //! let blended = overlay(&input, &colored, 0.5)?;
 //! let figure = grid(&[vec![input, colored, blended]], &["input", "map", "overlay"],
 //!                   &GridOptions::default())?;
-//! let png_or_ppm = viz::io::ppm::encode_ppm(&figure);
+//! let png_or_ppm = smoothgrad_viz::io::ppm::encode_ppm(&figure);
 //! assert!(png_or_ppm.starts_with(b"P6"));
-//! # Ok::<(), viz::VizError>(())
+//! # Ok::<(), smoothgrad_viz::VizError>(())
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

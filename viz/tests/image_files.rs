@@ -1,7 +1,7 @@
 //! Image files: bit-exact round trips, and corrupt or truncated files giving errors, never panics.
 
 use proptest::prelude::*;
-use viz::{decode_ppm, encode_ppm, Image};
+use smoothgrad_viz::{decode_ppm, encode_ppm, Image};
 
 /// A small image with every kind of value: 0, 255, and bytes in between.
 fn sample(channels: usize) -> Image {
@@ -34,7 +34,7 @@ fn every_truncation_of_a_ppm_or_pgm_is_an_error() {
                 "{channels} channels cut to {len} of {} bytes",
                 bytes.len()
             );
-            assert!(viz::io::decode(&bytes[..len]).is_err());
+            assert!(smoothgrad_viz::io::decode(&bytes[..len]).is_err());
         }
     }
 }
@@ -43,15 +43,15 @@ fn every_truncation_of_a_ppm_or_pgm_is_an_error() {
 #[test]
 fn every_truncation_of_a_png_is_an_error() {
     for channels in [1, 3] {
-        let bytes = viz::encode_png(&sample(channels)).unwrap();
-        assert!(viz::decode_png(&bytes).is_ok());
+        let bytes = smoothgrad_viz::encode_png(&sample(channels)).unwrap();
+        assert!(smoothgrad_viz::decode_png(&bytes).is_ok());
         for len in 0..bytes.len() {
             assert!(
-                viz::decode_png(&bytes[..len]).is_err(),
+                smoothgrad_viz::decode_png(&bytes[..len]).is_err(),
                 "{channels} channels cut to {len} of {} bytes",
                 bytes.len()
             );
-            assert!(viz::io::decode(&bytes[..len]).is_err());
+            assert!(smoothgrad_viz::io::decode(&bytes[..len]).is_err());
         }
     }
 }
@@ -59,10 +59,10 @@ fn every_truncation_of_a_png_is_an_error() {
 #[cfg(feature = "png")]
 #[test]
 fn a_png_with_a_flipped_crc_is_an_error() {
-    let mut bytes = viz::encode_png(&sample(3)).unwrap();
+    let mut bytes = smoothgrad_viz::encode_png(&sample(3)).unwrap();
     // The IHDR chunk's CRC sits at bytes 29..33 (8 signature + 4 length + 4 type + 13 data).
     bytes[30] ^= 0xFF;
-    let e = viz::decode_png(&bytes).unwrap_err();
+    let e = smoothgrad_viz::decode_png(&bytes).unwrap_err();
     assert!(e.to_string().starts_with("PNG: "), "{e}");
 }
 
@@ -81,7 +81,7 @@ proptest! {
     #[test]
     fn png_round_trips_bit_exactly((c, h, w, bytes) in any_image()) {
         let image = Image::from_interleaved_u8(c, h, w, &bytes).unwrap();
-        let back = viz::decode_png(&viz::encode_png(&image).unwrap()).unwrap();
+        let back = smoothgrad_viz::decode_png(&smoothgrad_viz::encode_png(&image).unwrap()).unwrap();
         prop_assert_eq!(back.to_interleaved_u8(), bytes);
         prop_assert_eq!(back, image);
     }
@@ -103,13 +103,13 @@ proptest! {
 #[test]
 fn every_changed_byte_of_a_png_is_an_error() {
     // Every byte is the signature or in a chunk covered by a CRC, so any change is caught.
-    let bytes = viz::encode_png(&sample(3)).unwrap();
+    let bytes = smoothgrad_viz::encode_png(&sample(3)).unwrap();
     for position in 0..bytes.len() {
         for flip in [0x01u8, 0x10, 0x80, 0xFF] {
             let mut corrupt = bytes.clone();
             corrupt[position] ^= flip;
             assert!(
-                viz::decode_png(&corrupt).is_err(),
+                smoothgrad_viz::decode_png(&corrupt).is_err(),
                 "byte {position} xor {flip:#x} was accepted"
             );
         }

@@ -3,7 +3,7 @@
 //! `viz/tools/gen_numpy_reference.py`). NumPy computes in float32 there, so agreement is to float32
 //! rounding, well inside the 1e-5 the presets are judged by.
 
-use viz::{Pipeline, Sign};
+use smoothgrad_viz::{Pipeline, Sign};
 
 const REFERENCE: &str = include_str!("data/numpy_reference.txt");
 

@@ -3,7 +3,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use viz::{Pipeline, Scope, Sign};
+use smoothgrad_viz::{Pipeline, Scope, Sign};
 
 /// A random `[N, C, H, W]` map with heavy tails (a few large values, as gradients have).
 fn random_map(rng: &mut ChaCha8Rng, shape: [usize; 4]) -> Vec<f32> {

@@ -4,7 +4,7 @@
 //! A file holds tensors by name and string metadata. [`read_file`] (or
 //! [`TensorFile::from_bytes`]) parses one, [`TensorFile::get`] reads a tensor as any [`Scalar`],
 //! and [`Writer`] (or the shorthand [`write_file`]) assembles one: model inputs, class labels,
-//! attributions, a model's weights (`nn::weights` matches those to a model).
+//! attributions, a model's weights (`smoothgrad_nn::weights` matches those to a model).
 //!
 //! - **Conversions.** Stored F32, F64, F16 and BF16 tensors read as `f32` or `f64`: F16 and BF16
 //!   exactly (see [`f16_to_f32`] and [`bf16_to_f32`]), F64 into `f32` rounded to nearest, and the
@@ -29,8 +29,8 @@
 //! source where one occurs.
 //!
 //! ```
-//! use autograd::io::{Dtype, TensorFile, Writer};
-//! use autograd::Tensor;
+//! use smoothgrad_autograd::io::{Dtype, TensorFile, Writer};
+//! use smoothgrad_autograd::Tensor;
 //!
 //! let x = Tensor::<f32>::from_vec(vec![1.0, -2.0, 0.5, 3.0], &[2, 2]).unwrap();
 //! let mut w = Writer::new();

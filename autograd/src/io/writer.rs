@@ -24,8 +24,8 @@ type Result<T, E = FileError> = std::result::Result<T, E>;
 /// all at once by [`Writer::to_bytes`] or atomically by [`Writer::write`].
 ///
 /// ```
-/// use autograd::Tensor;
-/// use autograd::io::{TensorFile, Writer};
+/// use smoothgrad_autograd::Tensor;
+/// use smoothgrad_autograd::io::{TensorFile, Writer};
 ///
 /// let x = Tensor::<f32>::from_vec(vec![1.0, 2.0], &[1, 2]).unwrap();
 /// let mut w = Writer::new();

@@ -4,9 +4,9 @@
 use std::error::Error;
 use std::io::ErrorKind;
 
-use autograd::io::{self, Access, FileError, TensorFile, Writer};
-use autograd::Tensor;
 use safetensors::SafeTensorError;
+use smoothgrad_autograd::io::{self, Access, FileError, TensorFile, Writer};
+use smoothgrad_autograd::Tensor;
 
 use super::{hand_file, scratch};
 

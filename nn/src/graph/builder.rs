@@ -1,6 +1,6 @@
 //! [`GraphBuilder`]: writes a [`Graph`] node by node, in evaluation order.
 
-use autograd::{Scalar, Tensor};
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use super::{Graph, Node, NodeKind, TensorOp, ValueId};
 use crate::error::{NnError, Result};

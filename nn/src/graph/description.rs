@@ -28,7 +28,7 @@
 
 use std::collections::HashMap;
 
-use autograd::Scalar;
+use smoothgrad_autograd::Scalar;
 
 use super::op_text::parse_op;
 use super::{Graph, Node, NodeKind, TensorOp, ValueId};
@@ -230,7 +230,7 @@ fn param_node<T: Scalar>(line: &Line<'_>, pos: usize, body: &str) -> Result<Node
     };
     let numel = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     match numel {
-        Some(n) if n <= 1 << 30 => Ok(NodeKind::Param(autograd::Tensor::zeros(&dims))),
+        Some(n) if n <= 1 << 30 => Ok(NodeKind::Param(smoothgrad_autograd::Tensor::zeros(&dims))),
         _ => Err(line.error(
             pos,
             format!("a parameter of shape {dims:?} is larger than the limit of 2^30 elements"),

@@ -6,8 +6,8 @@
 //! Build one with [`GraphBuilder`]: a ResNet basic block in a few lines,
 //!
 //! ```
-//! use autograd::{Conv2dOptions, Tape, Tensor};
-//! use nn::{BatchNorm2d, Conv2d, Context, GraphBuilder, Module, ReLU, TensorOp};
+//! use smoothgrad_autograd::{Conv2dOptions, Tape, Tensor};
+//! use smoothgrad_nn::{BatchNorm2d, Conv2d, Context, GraphBuilder, Module, ReLU, TensorOp};
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
@@ -48,7 +48,7 @@ mod tensor_op;
 
 use std::fmt;
 
-use autograd::{Scalar, Tensor, Var};
+use smoothgrad_autograd::{Scalar, Tensor, Var};
 
 pub use builder::GraphBuilder;
 pub use tensor_op::TensorOp;
@@ -159,8 +159,8 @@ impl<T: Scalar> Graph<T> {
     /// format): what [`crate::weights::save`] records in a file's `graph` metadata.
     ///
     /// ```
-    /// use nn::{GraphBuilder, Linear, ReLU, TensorOp};
-    /// use autograd::Tensor;
+    /// use smoothgrad_nn::{GraphBuilder, Linear, ReLU, TensorOp};
+    /// use smoothgrad_autograd::Tensor;
     ///
     /// let mut g = GraphBuilder::<f32>::new();
     /// let x = g.input();
@@ -174,7 +174,7 @@ impl<T: Scalar> Graph<T> {
     ///                   module \"act\" (\"fc\") relu\n\
     ///                   op \"skip\" (\"act\", \"input\") add\n\
     ///                   output \"skip\"");
-    /// let again = nn::Graph::<f32>::from_description(&text).unwrap();
+    /// let again = smoothgrad_nn::Graph::<f32>::from_description(&text).unwrap();
     /// assert_eq!(again.description().unwrap(), text);
     /// ```
     ///

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use autograd::{shape::broadcast_shapes, Scalar, Var};
+use smoothgrad_autograd::{shape::broadcast_shapes, Scalar, Var};
 
 /// A node without state: an elementwise or structural function of its inputs.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use autograd::{Scalar, Var};
+use smoothgrad_autograd::{Scalar, Var};
 
 use crate::error::{NnError, Result};
 use crate::module::{Context, Module};

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use autograd::kernels::pool::adaptive::AdaptivePool2dGeometry;
-use autograd::{Scalar, Var};
+use smoothgrad_autograd::kernels::pool::adaptive::AdaptivePool2dGeometry;
+use smoothgrad_autograd::{Scalar, Var};
 
 use super::{pair, shape_error};
 use crate::error::{NnError, Result};

@@ -13,8 +13,8 @@
 
 use std::fmt;
 
-use autograd::{Scalar, Tensor, Var};
 use rand::Rng;
+use smoothgrad_autograd::{Scalar, Tensor, Var};
 
 use super::{shape_error, Linear};
 use crate::error::{NnError, Result};

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use autograd::{Scalar, Tensor, Var};
+use smoothgrad_autograd::{Scalar, Tensor, Var};
 
 use super::shape_error;
 use crate::error::{NnError, Result};

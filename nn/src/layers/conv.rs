@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use autograd::kernels::conv::Conv2dGeometry;
-use autograd::{Conv2dOptions, Scalar, Tensor, Var};
 use rand::Rng;
+use smoothgrad_autograd::kernels::conv::Conv2dGeometry;
+use smoothgrad_autograd::{Conv2dOptions, Scalar, Tensor, Var};
 
 use super::{pair, shape_error};
 use crate::error::{NnError, Result};

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use autograd::{Scalar, Tensor, Var};
 use rand::Rng;
+use smoothgrad_autograd::{Scalar, Tensor, Var};
 
 use crate::error::{NnError, Result};
 use crate::module::{Context, Module};

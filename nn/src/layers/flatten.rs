@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use autograd::{Scalar, Var};
+use smoothgrad_autograd::{Scalar, Var};
 
 use super::shape_error;
 use crate::error::Result;

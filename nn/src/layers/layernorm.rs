@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use autograd::{Scalar, Tensor, Var};
+use smoothgrad_autograd::{Scalar, Tensor, Var};
 
 use super::shape_error;
 use crate::error::{NnError, Result};

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use autograd::{Scalar, Tensor, Var};
+use smoothgrad_autograd::{Scalar, Tensor, Var};
 
 use super::layernorm::normalize_trailing;
 use super::shape_error;

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use autograd::{Scalar, Tensor, Var};
 use rand::Rng;
+use smoothgrad_autograd::{Scalar, Tensor, Var};
 
 use super::shape_error;
 use crate::error::{NnError, Result};

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use autograd::kernels::pool::Pool2dGeometry;
-use autograd::{Pool2dOptions, Scalar, Var};
+use smoothgrad_autograd::kernels::pool::Pool2dGeometry;
+use smoothgrad_autograd::{Pool2dOptions, Scalar, Var};
 
 use super::{pair, shape_error};
 use crate::error::{NnError, Result};

@@ -10,8 +10,8 @@
 //!
 //! BatchNorm eps is 1e-5 (torchvision's default for B0-B7).
 
-use autograd::Scalar;
 use rand::Rng;
+use smoothgrad_autograd::Scalar;
 
 use super::{make_divisible, Activation, Gate, Net};
 use crate::error::{NnError, Result};

@@ -11,8 +11,8 @@
 //!
 //! Every BatchNorm has eps 0.001, as torchvision's `norm_layer` for this family.
 
-use autograd::Scalar;
 use rand::Rng;
+use smoothgrad_autograd::Scalar;
 
 use super::{make_divisible, Activation, Gate, Net};
 use crate::error::{NnError, Result};

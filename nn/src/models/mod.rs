@@ -12,8 +12,8 @@
 //! are free, so a test can build a reduced model whose keys are still torchvision's.
 //!
 //! ```
-//! use nn::models::resnet::{resnet, ResNetConfig};
-//! use nn::Module;
+//! use smoothgrad_nn::models::resnet::{resnet, ResNetConfig};
+//! use smoothgrad_nn::Module;
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
@@ -30,8 +30,8 @@ pub mod mobilenet_v3;
 pub mod resnet;
 pub mod vit;
 
-use autograd::{Conv2dOptions, Scalar};
 use rand::Rng;
+use smoothgrad_autograd::{Conv2dOptions, Scalar};
 
 use crate::error::Result;
 use crate::graph::{GraphBuilder, ValueId};

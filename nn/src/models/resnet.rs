@@ -11,8 +11,8 @@
 //! `conv2` in a Bottleneck, as torchvision's "ResNet V1.5") and on its `downsample` (a 1x1
 //! convolution and a BatchNorm), which exists when the stride or the width changes.
 
-use autograd::{Pool2dOptions, Scalar};
 use rand::Rng;
+use smoothgrad_autograd::{Pool2dOptions, Scalar};
 
 use super::{Activation, Net};
 use crate::error::{NnError, Result};

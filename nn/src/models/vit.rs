@@ -7,8 +7,8 @@
 //! EncoderBlock:  x = x + self_attention(ln_1(x));  x + mlp(ln_2(x))   (mlp: Linear, GELU, Linear)
 //! ```
 
-use autograd::{Conv2dOptions, Scalar};
 use rand::Rng;
+use smoothgrad_autograd::{Conv2dOptions, Scalar};
 
 use super::Net;
 use crate::error::{NnError, Result};

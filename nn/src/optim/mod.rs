@@ -5,9 +5,9 @@
 //! then hands the context and the gradients to [`Optimizer::step`]:
 //!
 //! ```
-//! use autograd::{Tape, Tensor};
-//! use nn::optim::{Optimizer, Sgd, SgdConfig};
-//! use nn::{loss, Context, Linear, Module, Sequential};
+//! use smoothgrad_autograd::{Tape, Tensor};
+//! use smoothgrad_nn::optim::{Optimizer, Sgd, SgdConfig};
+//! use smoothgrad_nn::{loss, Context, Linear, Module, Sequential};
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
@@ -39,7 +39,7 @@
 
 use std::collections::HashMap;
 
-use autograd::{Grads, Scalar, Tensor};
+use smoothgrad_autograd::{Grads, Scalar, Tensor};
 
 use crate::module::{Context, Module, StateKind};
 
@@ -174,7 +174,7 @@ pub(crate) fn non_negative(optimizer: &str, what: &str, value: f64) -> crate::Re
 
 #[cfg(test)]
 mod tests {
-    use autograd::Tape;
+    use smoothgrad_autograd::Tape;
 
     use super::*;
     use crate::{Linear, Sequential};

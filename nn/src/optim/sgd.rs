@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use autograd::{Scalar, Tensor};
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use super::{check_shapes, non_negative, Optimizer};
 use crate::error::{NnError, Result};

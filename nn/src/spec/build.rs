@@ -3,8 +3,8 @@
 //! draw from the shared random stream, in spec order (depth first: a residual's body, then its
 //! `downsample`, then its `after`).
 
-use autograd::{Conv2dOptions, Pool2dOptions, Scalar};
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::{Conv2dOptions, Pool2dOptions, Scalar};
 
 use super::bind::{bind, Args};
 use super::blocks::{Entry, Item};

@@ -1,8 +1,8 @@
 //! Construction of the layers of modern classifiers (activations, adaptive pooling, layer
 //! normalization, attention) from bound arguments, through their own constructors.
 
-use autograd::Scalar;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::Scalar;
 
 use super::bind::Args;
 use super::limits::{check_elements, config_message};

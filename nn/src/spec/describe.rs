@@ -2,9 +2,9 @@
 //! its spec (its `Display`, which [`crate::Sequential::from_spec`] parses back), and the settings
 //! of convolutions and batch normalizations, which carry no tensors.
 
-use autograd::{Conv2dOptions, Scalar};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::{Conv2dOptions, Scalar};
 
 use super::blocks::{self, Entry, Item};
 use super::{bind, build};

@@ -140,9 +140,9 @@ mod limits;
 mod parser;
 mod suggest;
 
-use autograd::Scalar;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::Scalar;
 
 use crate::error::{NnError, Result};
 use crate::sequential::Sequential;
@@ -188,7 +188,7 @@ impl<T: Scalar> Sequential<T> {
     /// torchvision ResNet is one spec (see the module documentation of `spec` in the source).
     ///
     /// ```
-    /// use nn::Sequential;
+    /// use smoothgrad_nn::Sequential;
     ///
     /// let model: Sequential = Sequential::from_spec(
     ///     "conv2d(1, 16, kernel_size=3, padding=1), relu(), maxpool2d(2, stride=None), flatten, \

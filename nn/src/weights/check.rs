@@ -2,8 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use autograd::io::{Dtype, TensorFile, FLOAT_DTYPES};
-use autograd::{Scalar, Tensor};
+use smoothgrad_autograd::io::{Dtype, TensorFile, FLOAT_DTYPES};
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use crate::error::{NnError, Result};
 use crate::module::Module;

@@ -22,20 +22,20 @@
 //! ```
 //!
 //! Stored F32, F64, F16 and BF16 tensors are converted to the model's type (F16 and BF16 exactly,
-//! see [`autograd::io::f16_to_f32`] and [`autograd::io::bf16_to_f32`]; F64 into an `f32` model
+//! see [`smoothgrad_autograd::io::f16_to_f32`] and [`smoothgrad_autograd::io::bf16_to_f32`]; F64 into an `f32` model
 //! rounds to nearest), and BatchNorm's `num_batches_tracked` may also be I64 or I32, as PyTorch
 //! stores it. A truncated or corrupt file is an error, never a panic, and a save goes to a
 //! temporary file renamed into place, so a failure leaves no partial file.
 //!
 //! Reading and writing the files themselves, for any tensors (model inputs, class labels,
-//! attributions), is [`autograd::io`]'s: [`read_file`], [`TensorFile`], [`Writer`]. This module
+//! attributions), is [`smoothgrad_autograd::io`]'s: [`read_file`], [`TensorFile`], [`Writer`]. This module
 //! only matches a model's state to a file. Its errors are [`NnError::Weights`] and
 //! [`NnError::Io`], with the [`FileError`] or [`std::io::Error`] they come from as their source.
 //!
 //! ```
-//! use autograd::io::{Dtype, TensorFile};
-//! use autograd::Tensor;
-//! use nn::{weights, Linear, ReLU, Sequential};
+//! use smoothgrad_autograd::io::{Dtype, TensorFile};
+//! use smoothgrad_autograd::Tensor;
+//! use smoothgrad_nn::{weights, Linear, ReLU, Sequential};
 //!
 //! let w = Tensor::from_vec(vec![1.0f32, -2.0, 0.5, 3.0], &[2, 2]).unwrap();
 //! let model = Sequential::new().with(Linear::from_weights(w, None).unwrap()).with(ReLU);
@@ -52,14 +52,14 @@
 //! assert_eq!(file.dtype("0.weight").unwrap(), Dtype::F32);
 //! ```
 //!
-//! [`FileError`]: autograd::io::FileError
+//! [`FileError`]: smoothgrad_autograd::io::FileError
 
 mod check;
 
 use std::path::Path;
 
-use autograd::io::{read_file, TensorFile, Writer};
-use autograd::Scalar;
+use smoothgrad_autograd::io::{read_file, TensorFile, Writer};
+use smoothgrad_autograd::Scalar;
 
 use crate::error::{NnError, Result};
 use crate::graph::Graph;
@@ -168,9 +168,9 @@ pub fn load_into_bytes<T: Scalar, M: Module<T> + ?Sized>(
 /// caller asks for, see [`FromFile`]).
 ///
 /// ```no_run
-/// # fn main() -> nn::Result<()> {
-/// let model: Box<dyn nn::Module> = nn::weights::load("model.safetensors")?;
-/// let chain: nn::Sequential = nn::weights::load("chain.safetensors")?;
+/// # fn main() -> smoothgrad_nn::Result<()> {
+/// let model: Box<dyn smoothgrad_nn::Module> = smoothgrad_nn::weights::load("model.safetensors")?;
+/// let chain: smoothgrad_nn::Sequential = smoothgrad_nn::weights::load("chain.safetensors")?;
 /// # Ok(()) }
 /// ```
 ///

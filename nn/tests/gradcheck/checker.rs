@@ -9,7 +9,7 @@ struct WrongScaleOp {
     wrong_w: bool,
 }
 
-impl autograd::CustomOp<f64> for WrongScaleOp {
+impl smoothgrad_autograd::CustomOp<f64> for WrongScaleOp {
     fn name(&self) -> &str {
         "wrong_scale"
     }
@@ -54,9 +54,9 @@ impl std::fmt::Display for WrongScale {
 impl Module<f64> for WrongScale {
     fn forward<'t>(
         &self,
-        x: autograd::Var<'t, f64>,
+        x: smoothgrad_autograd::Var<'t, f64>,
         cx: &mut Context<'t, f64>,
-    ) -> autograd::Var<'t, f64> {
+    ) -> smoothgrad_autograd::Var<'t, f64> {
         let w = cx.param("weight", &self.weight);
         let y = cx.tape().custom(
             WrongScaleOp {
@@ -70,7 +70,7 @@ impl Module<f64> for WrongScale {
             y
         }
     }
-    fn output_shape(&self, input: &[usize]) -> nn::Result<Vec<usize>> {
+    fn output_shape(&self, input: &[usize]) -> smoothgrad_nn::Result<Vec<usize>> {
         Ok(input.to_vec())
     }
     fn visit_state(&self, f: &mut dyn FnMut(&str, StateKind, &Tensor<f64>)) {

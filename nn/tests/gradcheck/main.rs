@@ -4,7 +4,7 @@
 //! rejecting wrong gradients (`checker`).
 //!
 //! A layer binds its own stored tensors on the tape (`Context::param`), so the checker in
-//! `autograd::check` (which differentiates with respect to its own inputs) cannot perturb them.
+//! `smoothgrad_autograd::check` (which differentiates with respect to its own inputs) cannot perturb them.
 //! [`check_layer`] therefore does both halves itself:
 //!
 //! - analytic: one forward in `Context::training` (parameters are variables), then
@@ -15,7 +15,7 @@
 //!   element of a parameter through `visit_state_mut` (restored afterwards);
 //!
 //! and accepts `|analytic - numeric| <= atol + rtol |numeric|` with PyTorch gradcheck's defaults
-//! (eps 1e-6, atol 1e-5, rtol 1e-3). It also runs `autograd::check::check_gradients` on the input
+//! (eps 1e-6, atol 1e-5, rtol 1e-3). It also runs `smoothgrad_autograd::check::check_gradients` on the input
 //! (the full Jacobian, not only its projection on `u`). Every evaluation builds its `Context` with
 //! the same seed, so dropout draws the same mask each time and finite differences apply.
 //!
@@ -27,16 +27,16 @@ mod models;
 mod modern_layers;
 mod sequential;
 
-use autograd::check::{check_gradients, CheckOptions};
-use autograd::strategies::{distinct_tensor, shape, tensor_away_from, tensor_of_shape};
-use autograd::{Conv2dOptions, Pool2dOptions, Tape, Tensor};
-use nn::{
-    AvgPool2d, BatchNorm2d, Context, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax,
-    MaxPool2d, Module, ReLU, Sequential, Sigmoid, Softmax, StateKind, Tanh,
-};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::check::{check_gradients, CheckOptions};
+use smoothgrad_autograd::strategies::{distinct_tensor, shape, tensor_away_from, tensor_of_shape};
+use smoothgrad_autograd::{Conv2dOptions, Pool2dOptions, Tape, Tensor};
+use smoothgrad_nn::{
+    AvgPool2d, BatchNorm2d, Context, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax,
+    MaxPool2d, Module, ReLU, Sequential, Sigmoid, Softmax, StateKind, Tanh,
+};
 
 const EPS: f64 = 1e-6;
 const ATOL: f64 = 1e-5;

@@ -2,7 +2,7 @@
 //! ReLU6, Identity, AdaptiveAvgPool2d, LayerNorm, LayerNorm2d and MultiheadAttention, with
 //! respect to their input and every parameter (set to random values first).
 
-use nn::{
+use smoothgrad_nn::{
     AdaptiveAvgPool2d, Approximate, Hardsigmoid, Hardswish, Identity, LayerNorm, LayerNorm2d,
     MultiheadAttention, ReLU6, SiLU, GELU,
 };

@@ -13,13 +13,13 @@ mod shapes;
 mod state_dict;
 mod values;
 
-use autograd::{Conv2dOptions, Pool2dOptions, Tape, Tensor};
-use nn::{
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::{Conv2dOptions, Pool2dOptions, Tape, Tensor};
+use smoothgrad_nn::{
     AvgPool2d, BatchNorm2d, Context, Conv2d, Dropout, Flatten, LeakyReLU, Linear, LogSoftmax,
     MaxPool2d, Module, NnError, ReLU, Sequential, Sigmoid, Softmax, StateKind, Tanh,
 };
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)

@@ -1,12 +1,12 @@
 //! The blocks, written with `GraphBuilder` under torchvision's module names.
 
-use autograd::{Conv2dOptions, Scalar, Tensor};
-use nn::{
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::{Conv2dOptions, Scalar, Tensor};
+use smoothgrad_nn::{
     AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Graph, GraphBuilder, Hardsigmoid, LayerNorm, Linear,
     MultiheadAttention, ReLU, TensorOp, GELU,
 };
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 fn rng() -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(0)

@@ -1,9 +1,9 @@
 //! BatchNorm folding on the torchvision blocks: the prepared (folded) model computes what the
 //! original does, to 1e-12 in f64 and 1e-5 in f32, while the original keeps its state.
 
-use autograd::{Scalar, Tensor};
-use nn::prepare::for_explaining;
-use nn::{weights, Graph, Module, NodeKind, Sequential};
+use smoothgrad_autograd::{Scalar, Tensor};
+use smoothgrad_nn::prepare::for_explaining;
+use smoothgrad_nn::{weights, Graph, Module, NodeKind, Sequential};
 
 use super::{blocks, fixtures, reference, relative, run};
 
@@ -52,9 +52,9 @@ fn check_folded<T: Scalar>(name: &str, block: Graph<T>, folds: usize, tol: f64) 
 }
 
 fn run_t<T: Scalar>(m: &dyn Module<T>, x: &Tensor<T>, w: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
-    let tape = autograd::Tape::new();
+    let tape = smoothgrad_autograd::Tape::new();
     let v = tape.var(x.clone());
-    let y = m.forward(v, &mut nn::Context::inference(&tape));
+    let y = m.forward(v, &mut smoothgrad_nn::Context::inference(&tape));
     let out = y.value();
     let g = tape.backward_with(y, w.clone());
     (out, g.wrt(v))
@@ -108,7 +108,7 @@ fn folded_model_still_matches_pytorch() {
 #[test]
 fn a_convolution_read_twice_is_not_folded() {
     // conv1's value feeds bn1 and the skip connection: folding bn1 would change the skip.
-    let mut g = nn::GraphBuilder::<f64>::new();
+    let mut g = smoothgrad_nn::GraphBuilder::<f64>::new();
     let x = g.input();
     let c = g.module("conv", blocks::conv(2, 2, 1, Default::default(), false), x);
     let b = g.module("bn", blocks::bn(2), c);
@@ -158,7 +158,7 @@ fn a_training_batchnorm_is_folded_only_once_prepared() {
     let mut model: Sequential<f64> =
         Sequential::from_spec("conv2d(1,2,3), batchnorm2d(2)").unwrap();
     model.set_training(true);
-    let folded = nn::fold::fold_batchnorm(&model).unwrap();
+    let folded = smoothgrad_nn::fold::fold_batchnorm(&model).unwrap();
     assert_eq!(folded.to_string(), "conv2d(1,2,3), batchnorm2d(2)");
     assert!(folded.is_training());
     let prepared = for_explaining(&model).unwrap();
@@ -171,7 +171,9 @@ fn a_layer_that_only_prints_like_a_batchnorm_is_not_folded() {
     // is neither folded nor copied as a bare BatchNorm (an error, not a wrong model).
     let inner: Sequential<f64> = Sequential::from_spec("batchnorm2d(2)").unwrap();
     let model = Sequential::from_spec("conv2d(1,2,3)").unwrap().with(inner);
-    let err = nn::fold::fold_batchnorm(&model).unwrap_err().to_string();
+    let err = smoothgrad_nn::fold::fold_batchnorm(&model)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("cannot copy the layer \"batchnorm2d(2)\""),
         "{err}"

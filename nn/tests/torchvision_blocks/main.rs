@@ -11,9 +11,9 @@ mod models;
 
 use std::path::PathBuf;
 
-use autograd::io::read_file;
-use autograd::{Tape, Tensor};
-use nn::{weights, Context, Graph, Module};
+use smoothgrad_autograd::io::read_file;
+use smoothgrad_autograd::{Tape, Tensor};
+use smoothgrad_nn::{weights, Context, Graph, Module};
 
 /// The fixture directory.
 fn fixtures() -> PathBuf {

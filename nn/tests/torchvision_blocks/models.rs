@@ -1,15 +1,15 @@
-//! Whole torchvision classifiers from `nn::models` (reduced widths, torchvision's keys) against
+//! Whole torchvision classifiers from `smoothgrad_nn::models` (reduced widths, torchvision's keys) against
 //! PyTorch's float64 logits and input gradients (`grad` = d(sum_i logits[i, target[i]]) / d input).
 
-use autograd::io::read_file;
-use autograd::{Tape, Tensor};
-use nn::models::efficientnet::{efficientnet, EfficientNetConfig};
-use nn::models::mobilenet_v3::{mobilenet_v3, MobileNetV3Config};
-use nn::models::resnet::{resnet, ResNetConfig};
-use nn::models::vit::{vit, VitConfig};
-use nn::{Context, Graph, Module};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::io::read_file;
+use smoothgrad_autograd::{Tape, Tensor};
+use smoothgrad_nn::models::efficientnet::{efficientnet, EfficientNetConfig};
+use smoothgrad_nn::models::mobilenet_v3::{mobilenet_v3, MobileNetV3Config};
+use smoothgrad_nn::models::resnet::{resnet, ResNetConfig};
+use smoothgrad_nn::models::vit::{vit, VitConfig};
+use smoothgrad_nn::{Context, Graph, Module};
 
 use super::{fixtures, loaded, relative};
 

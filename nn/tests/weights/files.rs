@@ -2,12 +2,12 @@
 //! errors, every truncation, random byte flips. All must give errors, never panic, and leave the
 //! model unchanged. (The file layer alone: `autograd/tests/io.rs`.)
 
-use autograd::io::TensorFile;
-use nn::weights;
-use nn::{Linear, NnError, Sequential};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::io::TensorFile;
+use smoothgrad_nn::weights;
+use smoothgrad_nn::{Linear, NnError, Sequential};
 
 use super::{bits, scratch, small_model, weights_message};
 

@@ -6,8 +6,8 @@ use std::error::Error;
 use std::io::ErrorKind;
 
 use super::{scratch, small_model};
-use autograd::io::{Access, FileError};
-use nn::{weights, NnError, Sequential};
+use smoothgrad_autograd::io::{Access, FileError};
+use smoothgrad_nn::{weights, NnError, Sequential};
 
 /// `e` and each error below it, top first.
 fn chain<'a>(e: &'a (dyn Error + 'static)) -> Vec<&'a (dyn Error + 'static)> {

@@ -7,9 +7,9 @@
 //! background's. The mask marks the shape's pixels. Everything comes from one ChaCha8 stream per
 //! image keyed by `(seed, index)`, so image `i` is the same whatever the dataset's length.
 
-use autograd::Tensor;
 use rand::Rng;
 use rand_distr::StandardNormal;
+use smoothgrad_autograd::Tensor;
 
 use crate::streams::{stream, Domain};
 

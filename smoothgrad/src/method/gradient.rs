@@ -1,6 +1,6 @@
 //! The plain gradient (saliency map) and gradient x input.
 
-use autograd::{ReluBackward, Scalar, Tensor};
+use smoothgrad_autograd::{ReluBackward, Scalar, Tensor};
 
 use super::{gradients, Method};
 use crate::model::Model;

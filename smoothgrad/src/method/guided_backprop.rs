@@ -1,6 +1,6 @@
 //! Guided backpropagation.
 
-use autograd::{ReluBackward, Scalar, Tensor};
+use smoothgrad_autograd::{ReluBackward, Scalar, Tensor};
 
 use super::{gradients, Method};
 use crate::model::Model;

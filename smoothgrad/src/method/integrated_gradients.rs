@@ -1,6 +1,6 @@
 //! Integrated gradients (Sundararajan, Taly & Yan 2017).
 
-use autograd::{ReluBackward, Scalar, Tensor};
+use smoothgrad_autograd::{ReluBackward, Scalar, Tensor};
 
 use super::{gradients, Method};
 use crate::model::Model;

@@ -16,7 +16,7 @@ pub use gradient::{Gradient, GradientXInput};
 pub use guided_backprop::GuidedBackprop;
 pub use integrated_gradients::{Baseline, IntegratedGradients, Rule};
 
-use autograd::{ReluBackward, Scalar, Tape, Tensor};
+use smoothgrad_autograd::{ReluBackward, Scalar, Tape, Tensor};
 
 use crate::error::Result;
 use crate::explanation::Attribution;

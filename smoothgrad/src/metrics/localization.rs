@@ -1,7 +1,7 @@
 //! Localization against a ground-truth object mask: the energy inside the mask and the pointing
 //! game. Both take a 2-D saliency map `[H, W]` (row-major) and a boolean mask of the same size.
 
-use autograd::{argmax, Scalar};
+use smoothgrad_autograd::{argmax, Scalar};
 
 /// The fraction of the map's positive mass that falls inside the mask:
 ///

@@ -33,7 +33,6 @@ mod randomization;
 pub mod rank;
 mod sensitivity;
 
-pub use autograd::argmax;
 pub use localization::{energy_in_mask, pointing_game};
 pub use perturbation::{auc, pixel_order, Baseline, Curve, Deletion, Insertion};
 pub use randomization::{
@@ -41,8 +40,9 @@ pub use randomization::{
 };
 pub use rank::{pearson, spearman};
 pub use sensitivity::max_sensitivity;
+pub use smoothgrad_autograd::argmax;
 
-use autograd::Scalar;
+use smoothgrad_autograd::Scalar;
 
 /// Reduces an attribution `[C, H, W]` (flat, row-major) to a saliency map `[H, W]` by summing
 /// absolute values over channels: `m_{hw} = sum_c |a_{chw}|`. This is the convention the metrics

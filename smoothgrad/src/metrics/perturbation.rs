@@ -12,8 +12,8 @@
 //! A good map makes the score fall fast under deletion and rise fast under insertion: **lower
 //! deletion AUC and higher insertion AUC are better.**
 
-use autograd::{Scalar, Tape, Tensor};
 use rayon::prelude::*;
+use smoothgrad_autograd::{Scalar, Tape, Tensor};
 
 use crate::error::{ExplainError, Result};
 use crate::model::Model;

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use autograd::{Scalar, Tensor};
-use nn::{init, Module, StateKind};
+use smoothgrad_autograd::{Scalar, Tensor};
+use smoothgrad_nn::{init, Module, StateKind};
 
 use super::rank::spearman;
 use crate::streams::{stream, Domain};
@@ -31,7 +31,7 @@ pub fn randomize_parameters<T: Scalar, M: Module<T> + ?Sized>(model: &mut M, see
 /// keeping buffers and the other layers.
 ///
 /// The layers of a model are its children ([`Module::named_children`]): a
-/// [`Sequential`](nn::Sequential)'s layers by index, a [`Graph`](nn::Graph)'s module nodes in node
+/// [`Sequential`](smoothgrad_nn::Sequential)'s layers by index, a [`Graph`](smoothgrad_nn::Graph)'s module nodes in node
 /// order; a tensor belongs to the child whose name prefixes its own (`3.weight` to layer 3,
 /// `layer1.0.conv1.weight` to node `layer1.0.conv1`). A module without children is one layer.
 ///

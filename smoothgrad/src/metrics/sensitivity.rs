@@ -2,8 +2,8 @@
 //! Suggala, Inouye & Ravikumar 2019, "On the (In)fidelity and Sensitivity of Explanations",
 //! NeurIPS).
 
-use autograd::{Scalar, Tensor};
 use rand::Rng;
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use crate::streams::{stream, Domain};
 

@@ -4,11 +4,11 @@
 // Each test binary compiles this module and uses only a subset of it.
 #![allow(dead_code)]
 
-use autograd::{Conv2dOptions, Pool2dOptions, Scalar, Tensor};
-use nn::Sequential;
 use proptest::prelude::ProptestConfig;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use smoothgrad_autograd::{Conv2dOptions, Pool2dOptions, Scalar, Tensor};
+use smoothgrad_nn::Sequential;
 
 /// A random number generator seeded with `seed`.
 pub fn rng(seed: u64) -> ChaCha8Rng {
@@ -35,11 +35,11 @@ pub fn bits<T: Scalar>(t: &Tensor<T>) -> Vec<u64> {
 pub fn relu_mlp<T: Scalar>(seed: u64, d: usize, h: usize, k: usize) -> Sequential<T> {
     let mut r = rng(seed);
     Sequential::new()
-        .with(nn::Linear::new(d, h, true, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Linear::new(h, h, true, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Linear::new(h, k, true, &mut r))
+        .with(smoothgrad_nn::Linear::new(d, h, true, &mut r))
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::Linear::new(h, h, true, &mut r))
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::Linear::new(h, k, true, &mut r))
 }
 
 /// A `conv2d(in_channels,out_channels,3,padding=1)` layer with bias, its weights drawn from `r`.
@@ -47,8 +47,8 @@ pub fn conv3x3<T: Scalar>(
     in_channels: usize,
     out_channels: usize,
     r: &mut ChaCha8Rng,
-) -> nn::Conv2d<T> {
-    nn::Conv2d::new(
+) -> smoothgrad_nn::Conv2d<T> {
+    smoothgrad_nn::Conv2d::new(
         in_channels,
         out_channels,
         [3, 3],
@@ -64,7 +64,7 @@ pub fn conv3x3<T: Scalar>(
 pub fn conv_pool_features<T: Scalar>(r: &mut ChaCha8Rng) -> Sequential<T> {
     Sequential::new()
         .with(conv3x3(2, 3, r))
-        .with(nn::ReLU)
-        .with(nn::MaxPool2d::new(Pool2dOptions::new(2)).unwrap())
-        .with(nn::Flatten::default())
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::MaxPool2d::new(Pool2dOptions::new(2)).unwrap())
+        .with(smoothgrad_nn::Flatten::default())
 }

@@ -13,8 +13,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use autograd::{Tensor, Var};
-use nn::Sequential;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use smoothgrad::noise::Noise;
@@ -22,6 +20,8 @@ use smoothgrad::{
     Baseline, ExplainError, FnModel, Gradient, GuidedBackprop, IntegratedGradients, Method, Model,
     NoiseLevel, Operator, SmoothGrad, Targets,
 };
+use smoothgrad_autograd::{Tensor, Var};
+use smoothgrad_nn::Sequential;
 
 use common::conv3x3;
 
@@ -68,18 +68,18 @@ fn both_errors(
 fn mlp() -> Sequential<f64> {
     let mut r = ChaCha8Rng::seed_from_u64(0);
     Sequential::new()
-        .with(nn::Linear::new(4, 5, true, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Linear::new(5, 3, true, &mut r))
+        .with(smoothgrad_nn::Linear::new(4, 5, true, &mut r))
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::Linear::new(5, 3, true, &mut r))
 }
 
 fn cnn() -> Sequential<f64> {
     let mut r = ChaCha8Rng::seed_from_u64(1);
     Sequential::new()
         .with(conv3x3(2, 3, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Flatten::default())
-        .with(nn::Linear::new(3 * 16, 4, true, &mut r))
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::Flatten::default())
+        .with(smoothgrad_nn::Linear::new(3 * 16, 4, true, &mut r))
 }
 
 fn small() -> SmoothGrad {

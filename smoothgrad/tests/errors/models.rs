@@ -70,15 +70,15 @@ fn a_closure_model_with_an_opaque_panic_is_an_error() {
 #[test]
 
 fn a_model_in_training_mode_is_rejected() {
-    use nn::Module;
+    use smoothgrad_nn::Module;
     let mut r = ChaCha8Rng::seed_from_u64(2);
     let mut model: Sequential<f64> = Sequential::new()
         .with(conv3x3(1, 2, &mut r))
-        .with(nn::BatchNorm2d::new(2, 1e-5, 0.1, true).unwrap())
-        .with(nn::ReLU)
-        .with(nn::Dropout::new(0.3).unwrap())
-        .with(nn::Flatten::default())
-        .with(nn::Linear::new(2 * 9, 3, true, &mut r));
+        .with(smoothgrad_nn::BatchNorm2d::new(2, 1e-5, 0.1, true).unwrap())
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::Dropout::new(0.3).unwrap())
+        .with(smoothgrad_nn::Flatten::default())
+        .with(smoothgrad_nn::Linear::new(2 * 9, 3, true, &mut r));
     model.set_training(true);
     let inputs = Tensor::<f64>::randn_seeded(&[1, 1, 3, 3], 3);
     let run = |batch_size| {

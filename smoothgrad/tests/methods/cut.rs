@@ -14,13 +14,13 @@ fn with_tail(tail: &[&str]) -> Sequential<f64> {
     );
     let mut s = Sequential::new()
         .with(linear(&w1, &b1))
-        .with(nn::ReLU)
+        .with(smoothgrad_nn::ReLU)
         .with(linear(&w2, &b2));
     for t in tail {
         match *t {
-            "softmax" => s.push(nn::Softmax::default()),
-            "logsoftmax" => s.push(nn::LogSoftmax::default()),
-            "tanh" => s.push(nn::Tanh),
+            "softmax" => s.push(smoothgrad_nn::Softmax::default()),
+            "logsoftmax" => s.push(smoothgrad_nn::LogSoftmax::default()),
+            "tanh" => s.push(smoothgrad_nn::Tanh),
             _ => unreachable!(),
         }
     }
@@ -133,9 +133,9 @@ fn cut_at_an_explicit_layer() {
 }
 
 /// [`with_tail`]`(&["softmax"])` as a graph, node names `fc1`, `act`, `fc2`, `softmax`.
-fn graph_with_softmax() -> nn::Graph<f64> {
+fn graph_with_softmax() -> smoothgrad_nn::Graph<f64> {
     let full = with_tail(&["softmax"]);
-    let mut g = nn::GraphBuilder::<f64>::new();
+    let mut g = smoothgrad_nn::GraphBuilder::<f64>::new();
     let mut v = g.input();
     let names = ["fc1", "act", "fc2", "softmax"];
     for (name, layer) in names.iter().zip(full.into_layers()) {
@@ -166,7 +166,7 @@ fn a_graph_is_cut_at_the_input_of_its_softmax_or_at_a_named_node() {
     assert_eq!(explain(&named), reference);
     // The whole graph is the whole chain; a boxed module is cut as what it is.
     assert_eq!(explain(&graph), explain(&chain));
-    let boxed: Box<dyn nn::Module<f64>> = Box::new(graph_with_softmax());
+    let boxed: Box<dyn smoothgrad_nn::Module<f64>> = Box::new(graph_with_softmax());
     assert_eq!(explain(&Cut::before_softmax(&*boxed)), reference);
     assert_eq!(explain(&boxed), explain(&chain));
     // A hidden node: its 6 units.
@@ -204,11 +204,15 @@ fn a_graph_is_cut_at_the_input_of_its_softmax_or_at_a_named_node() {
 fn the_cut_is_a_property_of_the_layer_not_of_its_name() {
     /// A softmax that does not say it normalizes: the cut keeps it.
     struct Opaque;
-    impl nn::Module<f64> for Opaque {
-        fn forward<'t>(&self, x: Var<'t, f64>, cx: &mut nn::Context<'t, f64>) -> Var<'t, f64> {
-            nn::Module::<f64>::forward(&nn::Softmax::default(), x, cx)
+    impl smoothgrad_nn::Module<f64> for Opaque {
+        fn forward<'t>(
+            &self,
+            x: Var<'t, f64>,
+            cx: &mut smoothgrad_nn::Context<'t, f64>,
+        ) -> Var<'t, f64> {
+            smoothgrad_nn::Module::<f64>::forward(&smoothgrad_nn::Softmax::default(), x, cx)
         }
-        fn output_shape(&self, input: &[usize]) -> nn::Result<Vec<usize>> {
+        fn output_shape(&self, input: &[usize]) -> smoothgrad_nn::Result<Vec<usize>> {
             Ok(input.to_vec())
         }
         fn spec(&self) -> Option<String> {
@@ -218,6 +222,6 @@ fn the_cut_is_a_property_of_the_layer_not_of_its_name() {
     let mut model = with_tail(&[]);
     model.push(Opaque);
     assert_eq!(Cut::before_softmax(&model).len(), 4);
-    model.push(nn::LogSoftmax::default());
+    model.push(smoothgrad_nn::LogSoftmax::default());
     assert_eq!(Cut::before_softmax(&model).len(), 4);
 }

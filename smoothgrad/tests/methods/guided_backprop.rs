@@ -18,8 +18,8 @@ proptest! {
         let w3 = Tensor::<f64>::randn_seeded(&[k, h2], seed + 4);
         let b3 = Tensor::<f64>::randn_seeded(&[k], seed + 5);
         let model = Sequential::new()
-            .with(linear(&w1, &b1)).with(nn::ReLU)
-            .with(linear(&w2, &b2)).with(nn::ReLU)
+            .with(linear(&w1, &b1)).with(smoothgrad_nn::ReLU)
+            .with(linear(&w2, &b2)).with(smoothgrad_nn::ReLU)
             .with(linear(&w3, &b3));
         let inputs = Tensor::<f64>::randn_seeded(&[2, d], seed + 6);
         let t = Targets::Classes(vec![c, c]);
@@ -53,9 +53,9 @@ proptest! {
     fn guided_backprop_is_non_negative_below_a_first_relu(seed in 0u64..10_000) {
         let mut r = rng(seed);
         let model: Sequential<f64> = Sequential::new()
-            .with(nn::ReLU)
-            .with(nn::Linear::new(6, 8, true, &mut r)).with(nn::ReLU)
-            .with(nn::Linear::new(8, 4, true, &mut r));
+            .with(smoothgrad_nn::ReLU)
+            .with(smoothgrad_nn::Linear::new(6, 8, true, &mut r)).with(smoothgrad_nn::ReLU)
+            .with(smoothgrad_nn::Linear::new(8, 4, true, &mut r));
         let inputs = Tensor::<f64>::randn_seeded(&[4, 6], seed);
         let t = Targets::Classes(vec![0, 1, 2, 3]);
         let guided = GuidedBackprop.explain(&model, &inputs, &t, &Operator::Logit, 4).unwrap().values;
@@ -74,10 +74,10 @@ proptest! {
 fn guided_backprop_differs_from_the_gradient_where_gradients_are_negative() {
     let mut r = rng(1);
     let model: Sequential<f64> = Sequential::new()
-        .with(nn::ReLU)
-        .with(nn::Linear::new(6, 8, true, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Linear::new(8, 4, true, &mut r));
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::Linear::new(6, 8, true, &mut r))
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::Linear::new(8, 4, true, &mut r));
     let inputs = Tensor::<f64>::from_fn(&[4, 6], |i| 0.1 + (i % 5) as f64);
     let t = Targets::Classes(vec![0, 1, 2, 3]);
     let plain = Gradient

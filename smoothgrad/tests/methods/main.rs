@@ -14,35 +14,35 @@ mod integrated_gradients;
 mod operators;
 mod targets;
 
-use autograd::{Scalar, Tape, Tensor, Var};
-use nn::Sequential;
 use proptest::prelude::*;
 use smoothgrad::noise::Noise;
 use smoothgrad::{
     predicted, Aggregation, Baseline, Cut, FnModel, Gradient, GradientXInput, GuidedBackprop,
     IntegratedGradients, Method, Model, NoiseLevel, Operator, Rule, SmoothGrad, Targets,
 };
+use smoothgrad_autograd::{Scalar, Tape, Tensor, Var};
+use smoothgrad_nn::Sequential;
 
 use common::{bits, config, conv_pool_features, relu_mlp, rng};
 
-fn linear<T: Scalar>(w: &Tensor<T>, b: &Tensor<T>) -> nn::Linear<T> {
-    nn::Linear::from_weights(w.clone(), Some(b.clone())).unwrap()
+fn linear<T: Scalar>(w: &Tensor<T>, b: &Tensor<T>) -> smoothgrad_nn::Linear<T> {
+    smoothgrad_nn::Linear::from_weights(w.clone(), Some(b.clone())).unwrap()
 }
 
 fn tanh_mlp(seed: u64, d: usize, h: usize, k: usize) -> Sequential<f64> {
     let mut r = rng(seed);
     Sequential::new()
-        .with(nn::Linear::new(d, h, true, &mut r))
-        .with(nn::Tanh)
-        .with(nn::Linear::new(h, h, true, &mut r))
-        .with(nn::Tanh)
-        .with(nn::Linear::new(h, k, true, &mut r))
+        .with(smoothgrad_nn::Linear::new(d, h, true, &mut r))
+        .with(smoothgrad_nn::Tanh)
+        .with(smoothgrad_nn::Linear::new(h, h, true, &mut r))
+        .with(smoothgrad_nn::Tanh)
+        .with(smoothgrad_nn::Linear::new(h, k, true, &mut r))
 }
 
 /// `conv2d(2,3,3,padding=1), relu, maxpool2d(2), flatten, linear(12,4)` on `[N, 2, 4, 4]`.
 fn relu_cnn(seed: u64) -> Sequential<f64> {
     let mut r = rng(seed);
-    conv_pool_features(&mut r).with(nn::Linear::new(12, 4, true, &mut r))
+    conv_pool_features(&mut r).with(smoothgrad_nn::Linear::new(12, 4, true, &mut r))
 }
 
 /// `dS/dx` for one input row `x` (`[1, ...]`) from a tape built here, for a score of the outputs.

@@ -19,7 +19,7 @@ proptest! {
         model_seed in 0u64..1000,
     ) {
         let mut r = rng(model_seed);
-        let layer = nn::Linear::<f64>::new(6, 3, true, &mut r);
+        let layer = smoothgrad_nn::Linear::<f64>::new(6, 3, true, &mut r);
         let w = layer.weight.clone();
         let model = Sequential::new().with(layer);
         let inputs = Tensor::<f64>::randn_seeded(&[2, 6], model_seed + 1);

@@ -19,14 +19,14 @@ mod noise;
 mod statistics;
 mod zero_noise;
 
-use autograd::{Pool2dOptions, Scalar, Tape, Tensor, Var};
-use nn::Sequential;
 use proptest::prelude::*;
 use smoothgrad::noise::Noise;
 use smoothgrad::{
     Baseline, Explanation, FnModel, Gradient, GradientXInput, GuidedBackprop, IntegratedGradients,
     Method, Model, NoiseDistribution, NoiseLevel, Operator, Rule, SmoothGrad, Targets,
 };
+use smoothgrad_autograd::{Pool2dOptions, Scalar, Tape, Tensor, Var};
+use smoothgrad_nn::Sequential;
 
 use common::{bits, config, conv3x3, conv_pool_features, relu_mlp, rng};
 
@@ -35,9 +35,9 @@ use common::{bits, config, conv3x3, conv_pool_features, relu_mlp, rng};
 fn relu_cnn<T: Scalar>(seed: u64) -> Sequential<T> {
     let mut r = rng(seed);
     conv_pool_features(&mut r)
-        .with(nn::Linear::new(12, 6, true, &mut r))
-        .with(nn::ReLU)
-        .with(nn::Linear::new(6, 4, true, &mut r))
+        .with(smoothgrad_nn::Linear::new(12, 6, true, &mut r))
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::Linear::new(6, 4, true, &mut r))
 }
 
 /// Every statistic of two explanations has the same shape and the same bits.

@@ -136,7 +136,7 @@ struct Chunk {
 /// The identity, meeting the other chunk in its forward and in its backward rule.
 struct Meet(std::sync::Arc<Turns>, std::sync::Arc<Chunk>);
 
-impl autograd::CustomOp<f32> for Meet {
+impl smoothgrad_autograd::CustomOp<f32> for Meet {
     fn name(&self) -> &str {
         "meet"
     }
@@ -173,7 +173,7 @@ impl Model<f32> for SyncedCnn {
             role: AtomicUsize::new(0),
         });
         let meet = |h: Var<'t, f32>| x.tape().custom(Meet(turns.clone(), chunk.clone()), &[h]);
-        let mut cx = nn::Context::inference(x.tape());
+        let mut cx = smoothgrad_nn::Context::inference(x.tape());
         (0..self.cnn.len()).fold(meet(x), |h, i| {
             meet(self.cnn.forward_range(h, &mut cx, i..i + 1))
         })
@@ -214,10 +214,10 @@ fn measure_peak(threads: usize, samples: usize) -> usize {
     let mut r = rng(0);
     let cnn: Sequential<f32> = Sequential::new()
         .with(conv3x3(1, 4, &mut r))
-        .with(nn::ReLU)
-        .with(nn::MaxPool2d::new(Pool2dOptions::new(2)).unwrap())
-        .with(nn::Flatten::default())
-        .with(nn::Linear::new(4 * 6 * 6, 10, true, &mut r));
+        .with(smoothgrad_nn::ReLU)
+        .with(smoothgrad_nn::MaxPool2d::new(Pool2dOptions::new(2)).unwrap())
+        .with(smoothgrad_nn::Flatten::default())
+        .with(smoothgrad_nn::Linear::new(4 * 6 * 6, 10, true, &mut r));
     // With 2 threads and batch 16 every wave has exactly two chunks (16 + 16, then 9 + 9 for 50
     // samples or 8 + 8 for 2000), so the rendezvous always has its two parties.
     let meetings = 2 * (cnn.len() + 1);
@@ -276,8 +276,8 @@ fn peak_memory_probe() {
     let mut r = rng(0);
     let cnn: Sequential<f32> = Sequential::new()
         .with(conv3x3(1, 4, &mut r))
-        .with(nn::Flatten::default())
-        .with(nn::Linear::new(4 * 12 * 12, 10, true, &mut r));
+        .with(smoothgrad_nn::Flatten::default())
+        .with(smoothgrad_nn::Linear::new(4 * 12 * 12, 10, true, &mut r));
     for n in [50usize, 2000] {
         let inputs = Tensor::<f32>::randn_seeded(&[n, 1, 12, 12], 1);
         let base = CURRENT.load(Ordering::SeqCst);

@@ -8,7 +8,7 @@ use super::*;
 #[test]
 fn smoothed_gradient_x_input_uses_the_noisy_input() {
     let mut r = rng(50);
-    let layer = nn::Linear::<f64>::new(4, 2, true, &mut r);
+    let layer = smoothgrad_nn::Linear::<f64>::new(4, 2, true, &mut r);
     let w = layer.weight.clone();
     let model = Sequential::new().with(layer);
     let inputs = Tensor::<f64>::randn_seeded(&[2, 4], 51);

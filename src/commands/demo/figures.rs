@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use autograd::Tensor;
-use viz::{grid, Colormap, GridOptions, Image, Pipeline};
+use smoothgrad_autograd::Tensor;
+use smoothgrad_viz::{grid, Colormap, GridOptions, Image, Pipeline};
 
 use super::methods::{self, METHODS};
 use super::train::Trained;
@@ -50,7 +50,7 @@ fn figure(images: &Tensor, columns: &[Tensor], titles: &[&str], path: PathBuf) -
     let mut all_titles = vec!["Input"];
     all_titles.extend_from_slice(titles);
     let picture = grid(&rows, &all_titles, &GridOptions::default())?;
-    viz::save_png(&path, &picture)?;
+    smoothgrad_viz::save_png(&path, &picture)?;
     Ok(path)
 }
 

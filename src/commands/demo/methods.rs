@@ -1,10 +1,10 @@
 //! The six methods the demo compares, computed for a batch of held-out images.
 
-use autograd::Tensor;
 use smoothgrad::{
     Gradient, GuidedBackprop, IntegratedGradients, Method, Model, Noise, NoiseLevel, Operator,
     SmoothGrad, Targets,
 };
+use smoothgrad_autograd::Tensor;
 
 use crate::error::Result;
 

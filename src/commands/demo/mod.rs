@@ -68,7 +68,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let run = smoothgrad::threads::run_in_pool(args.threads, || {
         let trained = train::train(&plan, args.seed)?;
         let model_path = args.out.join("model.safetensors");
-        nn::weights::save(&trained.model, &model_path)?;
+        smoothgrad_nn::weights::save(&trained.model, &model_path)?;
         println!("saved the model to {}", model_path.display());
 
         let written = figures::draw_all(&trained, &plan, args)?;

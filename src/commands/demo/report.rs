@@ -9,12 +9,12 @@
 
 use std::path::Path;
 
-use nn::Sequential;
 use serde_json::{json, Map, Value};
 use smoothgrad::metrics::{
     energy_in_mask, pointing_game, randomize_parameters, reduce_abs_channels, spearman, Deletion,
     Insertion,
 };
+use smoothgrad_nn::Sequential;
 
 use super::methods::{self, METHODS};
 use super::train::Trained;

@@ -1,10 +1,10 @@
 //! The demo's data and model: `shapes` scenes, a small CNN, Adam, progress bars.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use nn::optim::{Adam, AdamConfig};
-use nn::train::{evaluate, fit, BatchStats, EpochStats, Progress, TrainConfig};
-use nn::Sequential;
 use smoothgrad::datasets::shapes::{Shapes, CLASSES};
+use smoothgrad_nn::optim::{Adam, AdamConfig};
+use smoothgrad_nn::train::{evaluate, fit, BatchStats, EpochStats, Progress, TrainConfig};
+use smoothgrad_nn::Sequential;
 
 use super::Plan;
 use crate::error::{CliError, Result};

@@ -3,7 +3,7 @@
 //! [`crate::check`] can verify it against finite differences.
 //!
 //! ```
-//! use autograd::{CustomOp, Tape, Tensor};
+//! use smoothgrad_autograd::{CustomOp, Tape, Tensor};
 //!
 //! /// `y = x^3`, with `dx = 3 x^2 dy`.
 //! struct Cube;
