@@ -438,3 +438,65 @@ fn a_saved_graph_is_explained_before_its_softmax() {
         .unwrap();
     assert!(max_diff(&a, &gradient(&net, &x, &[0, 2])) < 1e-6);
 }
+
+/// torchvision's ResNet-18 (widths / 8, its own keys) as one `--arch` string with nested
+/// residual blocks.
+const RESNET18: &str = "\
+conv1: conv2d(3,8,7,stride=2,padding=3,bias=False), bn1: batchnorm2d(8), relu: relu, \
+maxpool: maxpool2d(3,stride=2,padding=1), \
+layer1: (\
+residual(conv1: conv2d(8,8,3,padding=1,bias=False), bn1: batchnorm2d(8), relu, \
+conv2: conv2d(8,8,3,padding=1,bias=False), bn2: batchnorm2d(8), after=relu), \
+residual(conv1: conv2d(8,8,3,padding=1,bias=False), bn1: batchnorm2d(8), relu, \
+conv2: conv2d(8,8,3,padding=1,bias=False), bn2: batchnorm2d(8), after=relu)), \
+layer2: (\
+residual(conv1: conv2d(8,16,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(16), relu, \
+conv2: conv2d(16,16,3,padding=1,bias=False), bn2: batchnorm2d(16), \
+downsample=(conv2d(8,16,1,stride=2,bias=False), batchnorm2d(16)), after=relu), \
+residual(conv1: conv2d(16,16,3,padding=1,bias=False), bn1: batchnorm2d(16), relu, \
+conv2: conv2d(16,16,3,padding=1,bias=False), bn2: batchnorm2d(16), after=relu)), \
+layer3: (\
+residual(conv1: conv2d(16,32,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(32), relu, \
+conv2: conv2d(32,32,3,padding=1,bias=False), bn2: batchnorm2d(32), \
+downsample=(conv2d(16,32,1,stride=2,bias=False), batchnorm2d(32)), after=relu), \
+residual(conv1: conv2d(32,32,3,padding=1,bias=False), bn1: batchnorm2d(32), relu, \
+conv2: conv2d(32,32,3,padding=1,bias=False), bn2: batchnorm2d(32), after=relu)), \
+layer4: (\
+residual(conv1: conv2d(32,64,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(64), relu, \
+conv2: conv2d(64,64,3,padding=1,bias=False), bn2: batchnorm2d(64), \
+downsample=(conv2d(32,64,1,stride=2,bias=False), batchnorm2d(64)), after=relu), \
+residual(conv1: conv2d(64,64,3,padding=1,bias=False), bn1: batchnorm2d(64), relu, \
+conv2: conv2d(64,64,3,padding=1,bias=False), bn2: batchnorm2d(64), after=relu)), \
+avgpool: adaptiveavgpool2d(1), flatten, fc: linear(64,10)";
+
+#[test]
+fn arch_with_residual_blocks_explains_torchvisions_resnet18() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("nn/tests/fixtures/torchvision");
+    let dir = Scratch::new("resnet18_arch");
+    let out = dir.path("maps.safetensors");
+    // The fixture's `input` (F64) and `target` (I64) are read as they are; the weights are
+    // `resnet18().state_dict()` as PyTorch saved it.
+    smoothgrad(&[
+        "explain",
+        "--model",
+        s(&fixtures.join("resnet18.safetensors")),
+        "--arch",
+        RESNET18,
+        "--input",
+        s(&fixtures.join("resnet18_io.safetensors")),
+        "--method",
+        "gradient",
+        "--output",
+        s(&out),
+    ]);
+    let reference = io::read_file(fixtures.join("resnet18_io.safetensors")).unwrap();
+    let expected = reference.get::<f64>("grad").unwrap();
+    let found = io::read_file(&out)
+        .unwrap()
+        .get::<f64>("attribution")
+        .unwrap();
+    assert_eq!(found.shape(), expected.shape());
+    let scale = expected.data().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let error = found.max_abs_diff(&expected) / scale;
+    assert!(error <= 1e-4, "off by {error:e} of the gradient's max");
+}
