@@ -14,7 +14,7 @@ use clap::ValueEnum;
 use smoothgrad::{Aggregation, IntegratedGradients, Noise, NoiseLevel, Operator};
 
 use crate::cli::{BaseMethod, ExplainArgs, MethodName, NoiseMode, OperatorName, Statistic};
-use crate::error::{CliError, Result};
+use crate::error::Result;
 use crate::files::OutputKind;
 use crate::inputs::{parse_target, TargetFlag};
 use crate::rendering::Renderer;
@@ -74,7 +74,7 @@ impl ExplainPlan {
     ///
     /// # Errors
     /// An output extension other than `.safetensors` or `.png`, bad rendering options for a
-    /// `.png`, a `--target` that is neither a class nor "predicted", `--threads 0`.
+    /// `.png`, a `--target` that is neither a class nor "predicted", `--threads` outside 1..=256.
     pub fn new(args: &ExplainArgs) -> Result<Self> {
         let target = parse_target(&args.target)?;
         let output = match OutputKind::of(&args.output)? {
@@ -84,10 +84,8 @@ impl ExplainPlan {
                 Box::new(Renderer::from_options(&args.render)?),
             ),
         };
-        // The library never sees --threads: the command runs everything in its own pool.
-        if args.threads == Some(0) {
-            return Err(CliError::input("--threads must be at least 1, found 0"));
-        }
+        // The command runs everything in its own pool: the library's rule for its size.
+        smoothgrad::threads::check(args.threads)?;
         let (base, smoothing) = match args.method {
             MethodName::Base(b) => (b, None),
             MethodName::Smooth(s) => (args.base, Some(smoothing(args, s))),

@@ -269,6 +269,24 @@ fn impossible_numbers() {
         &["--batch-size"],
     );
     says(&f.explain(&input, &["--threads", "0"]), &["--threads"]);
+    // An absurd number of integrated-gradients steps is refused before any allocation.
+    says(
+        &f.explain(
+            &input,
+            &[
+                "--method",
+                "integrated-gradients",
+                "--ig-steps",
+                "100000000000",
+            ],
+        ),
+        &["--ig-steps", "at most 100000"],
+    );
+    // A count far above the cores is refused at once, not a minutes-long hang.
+    says(
+        &f.explain(&input, &["--threads", "100000"]),
+        &["--threads", "at most 256", "100000"],
+    );
     // The library checks the settings the method uses: --ig-steps, with integrated gradients.
     says(
         &f.explain(

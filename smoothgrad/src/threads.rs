@@ -3,18 +3,29 @@
 
 use crate::error::{ExplainError, Result};
 
-/// Checks a thread count: `Some(0)` is refused (rayon would read 0 as "one per core").
+/// The most worker threads a computation may ask for. Far more threads than cores only adds
+/// scheduling and memory (each worker has its own tape); starting 100,000 of them takes minutes,
+/// so a larger count is refused before any work, as a mistake.
+pub const MAX_THREADS: usize = 256;
+
+/// Checks a thread count: `Some(0)` is refused (rayon would read 0 as "one per core"), and so is
+/// a count above [`MAX_THREADS`].
 ///
 /// # Errors
-/// [`ExplainError::Parameter`]: `threads must be at least 1, found 0`.
-pub(crate) fn check(threads: Option<usize>) -> Result<()> {
-    if threads == Some(0) {
-        return Err(ExplainError::parameter(
+/// [`ExplainError::Parameter`] for setting `threads`: `threads must be at least 1, found 0`, or
+/// `threads must be at most 256, found N`.
+pub fn check(threads: Option<usize>) -> Result<()> {
+    match threads {
+        Some(0) => Err(ExplainError::parameter(
             "threads",
             "threads must be at least 1, found 0",
-        ));
+        )),
+        Some(n) if n > MAX_THREADS => Err(ExplainError::parameter(
+            "threads",
+            format!("threads must be at most {MAX_THREADS}, found {n}"),
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// A rayon pool of `threads` workers, for running many computations on the same threads
@@ -64,7 +75,9 @@ mod tests {
         let e = run_in_pool(Some(0), || unreachable!("not run")).unwrap_err();
         assert_eq!(e.to_string(), "threads must be at least 1, found 0");
         assert!(pool(0).is_err());
-        assert!(check(None).is_ok() && check(Some(3)).is_ok());
+        assert!(check(None).is_ok() && check(Some(3)).is_ok() && check(Some(256)).is_ok());
+        let e = run_in_pool(Some(100_000), || unreachable!("not run")).unwrap_err();
+        assert_eq!(e.to_string(), "threads must be at most 256, found 100000");
     }
 
     #[test]

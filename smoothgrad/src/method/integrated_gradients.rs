@@ -55,6 +55,11 @@ impl<T: Scalar> Default for IntegratedGradients<T> {
     }
 }
 
+/// The most path points a request may ask for: far past any use (Captum's default is 50, the
+/// integrated-gradients paper used 20 to 300), and small enough that the points' table and the
+/// work are bounded before anything runs (10^11 steps once aborted on a 1.6 TB allocation).
+pub const MAX_STEPS: usize = 100_000;
+
 impl<T: Scalar> IntegratedGradients<T> {
     /// The path points `alpha_k` and weights `w_k` of the rule.
     pub fn nodes(&self) -> Vec<(f64, f64)> {
@@ -102,6 +107,15 @@ impl<T: Scalar> Method<T> for IntegratedGradients<T> {
             return err(
                 "steps",
                 "integrated gradients: steps must be at least 1, found 0".into(),
+            );
+        }
+        if self.steps > MAX_STEPS {
+            return err(
+                "steps",
+                format!(
+                    "integrated gradients: steps must be at most {MAX_STEPS}, found {}",
+                    self.steps
+                ),
             );
         }
         if self.internal_batch_size == 0 {

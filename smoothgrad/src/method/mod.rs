@@ -14,7 +14,7 @@ mod integrated_gradients;
 
 pub use gradient::{Gradient, GradientXInput};
 pub use guided_backprop::GuidedBackprop;
-pub use integrated_gradients::{Baseline, IntegratedGradients, Rule};
+pub use integrated_gradients::{Baseline, IntegratedGradients, Rule, MAX_STEPS};
 
 use smoothgrad_autograd::{ReluBackward, Scalar, Tape, Tensor};
 
