@@ -19,33 +19,7 @@ fn names(model: &Sequential) -> Vec<String> {
 
 /// torchvision's `resnet18(num_classes=10)` with widths 8, 16, 32, 64 instead of 64, 128, 256,
 /// 512: the model of `fixtures/torchvision/resnet18.safetensors`.
-const RESNET18: &str = "\
-conv1: conv2d(3,8,7,stride=2,padding=3,bias=False), bn1: batchnorm2d(8), relu: relu, \
-maxpool: maxpool2d(3,stride=2,padding=1), \
-layer1: (\
-residual(conv1: conv2d(8,8,3,padding=1,bias=False), bn1: batchnorm2d(8), relu, \
-conv2: conv2d(8,8,3,padding=1,bias=False), bn2: batchnorm2d(8), after=relu), \
-residual(conv1: conv2d(8,8,3,padding=1,bias=False), bn1: batchnorm2d(8), relu, \
-conv2: conv2d(8,8,3,padding=1,bias=False), bn2: batchnorm2d(8), after=relu)), \
-layer2: (\
-residual(conv1: conv2d(8,16,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(16), relu, \
-conv2: conv2d(16,16,3,padding=1,bias=False), bn2: batchnorm2d(16), \
-downsample=(conv2d(8,16,1,stride=2,bias=False), batchnorm2d(16)), after=relu), \
-residual(conv1: conv2d(16,16,3,padding=1,bias=False), bn1: batchnorm2d(16), relu, \
-conv2: conv2d(16,16,3,padding=1,bias=False), bn2: batchnorm2d(16), after=relu)), \
-layer3: (\
-residual(conv1: conv2d(16,32,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(32), relu, \
-conv2: conv2d(32,32,3,padding=1,bias=False), bn2: batchnorm2d(32), \
-downsample=(conv2d(16,32,1,stride=2,bias=False), batchnorm2d(32)), after=relu), \
-residual(conv1: conv2d(32,32,3,padding=1,bias=False), bn1: batchnorm2d(32), relu, \
-conv2: conv2d(32,32,3,padding=1,bias=False), bn2: batchnorm2d(32), after=relu)), \
-layer4: (\
-residual(conv1: conv2d(32,64,3,stride=2,padding=1,bias=False), bn1: batchnorm2d(64), relu, \
-conv2: conv2d(64,64,3,padding=1,bias=False), bn2: batchnorm2d(64), \
-downsample=(conv2d(32,64,1,stride=2,bias=False), batchnorm2d(64)), after=relu), \
-residual(conv1: conv2d(64,64,3,padding=1,bias=False), bn1: batchnorm2d(64), relu, \
-conv2: conv2d(64,64,3,padding=1,bias=False), bn2: batchnorm2d(64), after=relu)), \
-avgpool: adaptiveavgpool2d(1), flatten, fc: linear(64,10)";
+const RESNET18: &str = include_str!("fixtures/torchvision/resnet18.spec");
 
 /// A fixture file of `nn/tests/fixtures/torchvision`.
 fn fixture(name: &str) -> TensorFile {
