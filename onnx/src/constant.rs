@@ -97,15 +97,16 @@ pub fn decode(t: &TensorProto, dir: &Path) -> Result<Const> {
             .ok_or_else(|| bad(format!("dimensions {:?} overflow", t.dims)))?;
         dims.push(d);
     }
-    let size =
-        match t.data_type() {
-            FLOAT | INT32 => 4,
-            INT64 | DOUBLE => 8,
-            FLOAT16 => 2,
-            other => return Err(bad(format!(
+    let size = match t.data_type() {
+        FLOAT | INT32 => 4,
+        INT64 | DOUBLE => 8,
+        FLOAT16 => 2,
+        other => {
+            return Err(bad(format!(
                 "unsupported data type {other} (expected FLOAT, DOUBLE, FLOAT16, INT64 or INT32)"
-            ))),
-        };
+            )))
+        }
+    };
     let external_bytes;
     let raw: Option<&[u8]> = if t.data_location == Some(1) {
         external_bytes = external::read(t, dir, count.checked_mul(size))?;

@@ -60,16 +60,17 @@ impl<T: Scalar> Converter<T> {
         name
     }
 
-    /// The name of a layer whose weight and bias initializers are `w` and `b`: their common
-    /// prefix `P` if they are `P.weight` and `P.bias` and `P` is free, else `label`.
-    pub fn layer_name(&mut self, w: &str, b: Option<&str>, label: &str) -> String {
+    /// The preferred name of a layer whose weight and bias initializers are `w` and `b`: their
+    /// common prefix `P` if they are `P.weight` and `P.bias` and `P` is free, else `label`
+    /// (made unique when the node is added).
+    pub fn layer_name(&self, w: &str, b: Option<&str>, label: &str) -> String {
         if let Some(p) = w.strip_suffix(".weight") {
             let bias_ok = b.is_none_or(|b| b.strip_suffix(".bias") == Some(p));
             if bias_ok && !p.is_empty() && !self.used.contains(p) {
-                return self.name(p);
+                return p.to_string();
             }
         }
-        self.name(label)
+        label.to_string()
     }
 
     /// Adds a module node reading `x` and records its output shape.

@@ -88,3 +88,19 @@ fn float32_exports_match_to_their_rounding() {
     check("resnet18", "resnet18.onnx", 1e-5);
     check("mobilenet_v3_small", "mobilenet_v3_small.onnx", 1e-5);
 }
+
+/// The exporter's initializer names are the state keys where they name a layer's weights
+/// (`fc.weight`); folded conv weights are named after their ONNX node.
+#[test]
+fn state_names_follow_the_initializers() {
+    let m = smoothgrad_onnx::import::<f64>(here("resnet18.onnx")).unwrap();
+    let names: Vec<String> = m.state_dict().into_iter().map(|(n, ..)| n).collect();
+    assert!(
+        names.contains(&"fc.weight".to_string()) && names.contains(&"fc.bias".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"/conv1/Conv.weight".to_string()),
+        "{names:?}"
+    );
+}
