@@ -176,6 +176,77 @@ pub fn fold(n: &NodeProto, x: &[Option<Const>], opset: i64) -> Result<Const, Str
             };
             Ok(Const { dims, data })
         }
+        "Add" | "Sub" | "Mul" | "Div" => arithmetic(n.op_type(), get(0)?, get(1)?),
         op => Err(format!("{op} of constants is not folded")),
+    }
+}
+
+/// Elementwise `a op b` of two constants of the same shape, or one of them a single value (the
+/// index arithmetic of shape sub-graphs); integers stay integers (division truncates).
+fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const, String> {
+    let dims = if a.len() == 1 && b.dims.len() >= a.dims.len() {
+        b.dims.clone()
+    } else if b.len() == 1 || a.dims == b.dims {
+        a.dims.clone()
+    } else {
+        return Err(format!(
+            "constants of shapes {:?} and {:?} are not folded",
+            a.dims, b.dims
+        ));
+    };
+    let n = a.len().max(b.len());
+    let pick = |v: &[f64], i: usize| if v.len() == 1 { v[0] } else { v[i] };
+    if let (ConstData::Int(x), ConstData::Int(y)) = (&a.data, &b.data) {
+        let at = |v: &[i64], i: usize| if v.len() == 1 { v[0] } else { v[i] };
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let (p, q) = (at(x, i), at(y, i));
+            out.push(
+                match op {
+                    "Add" => p.checked_add(q),
+                    "Sub" => p.checked_sub(q),
+                    "Mul" => p.checked_mul(q),
+                    _ => p.checked_div(q),
+                }
+                .ok_or_else(|| format!("{p} {op} {q} overflows or divides by zero"))?,
+            );
+        }
+        return Ok(Const::ints(dims, out));
+    }
+    let (x, y) = (a.as_floats(), b.as_floats());
+    let out = (0..n)
+        .map(|i| {
+            let (p, q) = (pick(&x, i), pick(&y, i));
+            match op {
+                "Add" => p + q,
+                "Sub" => p - q,
+                "Mul" => p * q,
+                _ => p / q,
+            }
+        })
+        .collect();
+    Ok(Const {
+        dims,
+        data: ConstData::Float(out),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_arithmetic_of_shapes() {
+        let a = Const::ints(vec![2], vec![6, 8]);
+        let b = Const::ints(vec![], vec![2]);
+        assert_eq!(
+            arithmetic("Div", &a, &b).unwrap(),
+            Const::ints(vec![2], vec![3, 4])
+        );
+        assert_eq!(
+            arithmetic("Mul", &b, &a).unwrap(),
+            Const::ints(vec![2], vec![12, 16])
+        );
+        assert!(arithmetic("Div", &a, &Const::ints(vec![], vec![0])).is_err());
     }
 }
