@@ -11,20 +11,32 @@ use smoothgrad_nn::weights;
 use smoothgrad_nn::{Module, Sequential};
 
 use crate::error::{viz_error, CliError, Result};
-use crate::files::is_safetensors;
+use crate::files::{extension, is_safetensors};
 
 /// The tensor a `.safetensors` input must hold.
 pub const INPUT_TENSOR: &str = "input";
 /// The optional class tensor of a `.safetensors` input.
 pub const TARGET_TENSOR: &str = "target";
 
-/// Builds the model: `Sequential::from_spec(arch)` with the weights loaded into it when `arch` is
-/// given (weights saved without a spec, e.g. by PyTorch), else the model the file's metadata
-/// describes (a `Sequential` from `arch`, a graph from `graph`: [`weights::load`]).
+/// Builds the model: an ONNX file (`.onnx`) imported as a graph ([`smoothgrad_onnx::import`]);
+/// `Sequential::from_spec(arch)` with the weights loaded into it when `arch` is given (weights
+/// saved without a spec, e.g. by PyTorch); else the model the file's metadata describes (a
+/// `Sequential` from `arch`, a graph from `graph`: [`weights::load`]).
 ///
 /// # Errors
-/// A missing, truncated or malformed file, a spec typo, or weights that do not match the spec.
+/// A missing, truncated or malformed file, an ONNX model with unsupported ops (all listed), a
+/// spec typo, or weights that do not match the spec.
 pub fn load_model(path: &Path, arch: Option<&str>) -> Result<Box<dyn Module<f32>>> {
+    if extension(path).as_deref() == Some("onnx") {
+        if arch.is_some() {
+            return Err(CliError::input(
+                "--arch describes safetensors weights; an .onnx model carries its own graph",
+            ));
+        }
+        let graph = smoothgrad_onnx::import::<f32>(path)
+            .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        return Ok(Box::new(graph));
+    }
     match arch {
         Some(spec) => {
             let mut model: Sequential<f32> =

@@ -499,3 +499,40 @@ fn overlay_of_the_wrong_size() {
         &["missing.png"],
     );
 }
+
+#[test]
+fn malformed_onnx_models() {
+    let f = Fixtures::new("bad-onnx");
+    let x = Tensor::<f32>::zeros(&[1, 3, 8, 8]);
+    let input = f.path("input.safetensors");
+    io::write_file(&input, &[("input", &x)], &[]).unwrap();
+    let garbage = f.path("garbage.onnx");
+    std::fs::write(&garbage, b"\x08\x07not a model proto\xff\xff").unwrap();
+    let empty = f.path("empty.onnx");
+    std::fs::write(&empty, b"").unwrap();
+    let out = f.path("out.safetensors");
+    for model in [&garbage, &empty] {
+        let e = f.fails(&[
+            "explain",
+            "--model",
+            s(model),
+            "--input",
+            s(&input),
+            "--output",
+            s(&out),
+        ]);
+        says(&e, &[s(model)]);
+    }
+    let e = f.fails(&[
+        "explain",
+        "--model",
+        s(&garbage),
+        "--arch",
+        "relu",
+        "--input",
+        s(&input),
+        "--output",
+        s(&out),
+    ]);
+    says(&e, &["--arch", ".onnx"]);
+}

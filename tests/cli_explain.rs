@@ -474,3 +474,32 @@ fn arch_with_residual_blocks_explains_torchvisions_resnet18() {
     let error = found.max_abs_diff(&expected) / scale;
     assert!(error <= 1e-4, "off by {error:e} of the gradient's max");
 }
+
+#[test]
+fn an_onnx_export_explains_as_pytorch_differentiates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let io_file = root.join("nn/tests/fixtures/torchvision/resnet18_io.safetensors");
+    let dir = Scratch::new("resnet18_onnx");
+    let out = dir.path("maps.safetensors");
+    // `torch.onnx.export(model, torch.randn(1, 3, 32, 32), ...)`: exported with batch 1, explained
+    // on a batch of 2 in one graph run.
+    smoothgrad(&[
+        "explain",
+        "--model",
+        s(&root.join("onnx/tests/fixtures/resnet18.onnx")),
+        "--input",
+        s(&io_file),
+        "--method",
+        "gradient",
+        "--output",
+        s(&out),
+    ]);
+    let expected = io::read_file(&io_file).unwrap().get::<f64>("grad").unwrap();
+    let found = io::read_file(&out)
+        .unwrap()
+        .get::<f64>("attribution")
+        .unwrap();
+    let scale = expected.data().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let error = found.max_abs_diff(&expected) / scale;
+    assert!(error <= 1e-4, "off by {error:e} of the gradient's max");
+}
