@@ -536,3 +536,16 @@ fn malformed_onnx_models() {
     ]);
     says(&e, &["--arch", ".onnx"]);
 }
+
+#[test]
+fn bench_refuses_impossible_counts() {
+    let f = Fixtures::new("bench-counts");
+    let bench = |extra: &[&str]| f.fails(&[&["bench", "--workload", "mlp"][..], extra].concat());
+    says(&bench(&["--images", "0"]), &["--images", "at least 1"]);
+    says(&bench(&["--threads", "0"]), &["--threads", "at least 1"]);
+    says(
+        &bench(&["--threads", "100000"]),
+        &["--threads", "at most 256"],
+    );
+    says(&bench(&["--samples", "0"]), &["--samples"]);
+}

@@ -22,15 +22,13 @@ fn workload(w: Workload) -> &'static WorkloadDef {
     WorkloadDef::by_name(name).expect("every workload is defined")
 }
 
-/// Runs `bench`. The library checks `--samples` and `--batch-size`; the command checks what only
-/// it uses: `--images` and its own pool's `--threads`.
+/// Runs `bench`. The library checks `--samples`, `--batch-size` and the size of the command's
+/// own pool (`--threads`); the command checks what only it uses, `--images`.
 pub fn run(args: &BenchArgs) -> Result<()> {
-    if args.images == 0 || args.threads == 0 {
-        return Err(CliError::input(format!(
-            "--images and --threads must be at least 1, found {} and {}",
-            args.images, args.threads
-        )));
+    if args.images == 0 {
+        return Err(CliError::input("--images must be at least 1, found 0"));
     }
+    smoothgrad::threads::check(Some(args.threads))?;
     let w = workload(args.workload);
     let model = w.model(0);
     let xs = w.inputs(args.images, 1);
