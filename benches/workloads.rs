@@ -1,4 +1,4 @@
-//! Criterion benchmarks of SmoothGrad on the four peer workloads (`../shared/peers/workloads.py`):
+//! Criterion benchmarks of SmoothGrad on the four benchmark workloads (`src/workloads.rs`):
 //! one explanation of one image, 50 samples, sigma 0.15, 2 threads, all samples in one batch, as
 //! `smoothgrad bench` and the peer scripts measure it. Throughput is in explanations per second
 //! (criterion's "elements/s").

@@ -242,7 +242,7 @@ pub struct RenderArgs {
     pub render: RenderOptions,
 }
 
-/// The four workloads of `../shared/peers/workloads.py`.
+/// The four benchmark workloads (defined in `src/workloads.rs`).
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     /// 784-256-256-10 MLP on 1x28x28.

@@ -1,4 +1,4 @@
-//! The four benchmark workloads of `../shared/peers/workloads.py` (mlp, lenet, cifar, vgg64): the
+//! The project's four benchmark workloads (mlp, lenet, cifar, vgg64), as the peer benchmarks run them: the
 //! same layers, He-initialised weights from a seed, uniform `[0, 1)` inputs, and the forward FLOPs
 //! the peers count. Shared by the `bench` command and the criterion benches.
 
