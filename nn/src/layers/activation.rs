@@ -9,35 +9,6 @@ use super::shape_error;
 use crate::error::Result;
 use crate::module::{Context, Module};
 
-/// Declares a parameter-free layer that applies `$apply` and keeps the shape.
-macro_rules! elementwise_layer {
-    ($(#[$doc:meta])* $name:ident, $spec:literal, |$x:ident| $apply:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-        pub struct $name;
-
-        impl<T: Scalar> Module<T> for $name {
-            fn spec(&self) -> Option<String> {
-                Some(self.to_string())
-            }
-
-            fn forward<'t>(&self, $x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
-                $apply
-            }
-
-            fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-                Ok(input.to_vec())
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($spec)
-            }
-        }
-    };
-}
-
 elementwise_layer!(
     /// `max(x, 0)`. Spec: `relu`.
     ReLU, "relu", |x| x.relu()

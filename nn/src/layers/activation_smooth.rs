@@ -8,49 +8,20 @@ use smoothgrad_autograd::{Scalar, Var};
 use crate::error::{NnError, Result};
 use crate::module::{Context, Module};
 
-/// Declares a parameter-free layer that applies `$apply` and keeps the shape.
-macro_rules! smooth_layer {
-    ($(#[$doc:meta])* $name:ident, $spec:literal, |$x:ident| $apply:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-        pub struct $name;
-
-        impl<T: Scalar> Module<T> for $name {
-            fn spec(&self) -> Option<String> {
-                Some(self.to_string())
-            }
-
-            fn forward<'t>(&self, $x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
-                $apply
-            }
-
-            fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-                Ok(input.to_vec())
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($spec)
-            }
-        }
-    };
-}
-
-smooth_layer!(
+elementwise_layer!(
     /// SiLU (swish), `x σ(x)` with `σ` the logistic sigmoid. Spec: `silu`.
     SiLU, "silu", |x| x.silu()
 );
-smooth_layer!(
+elementwise_layer!(
     /// Hard swish (MobileNetV3), `x min(max(x + 3, 0), 6) / 6`. Spec: `hardswish`.
     Hardswish, "hardswish", |x| x.hardswish()
 );
-smooth_layer!(
+elementwise_layer!(
     /// Hard sigmoid, `min(max(x + 3, 0), 6) / 6`; its derivative is exactly `1/6` inside
     /// `(-3, 3)` (PyTorch's CPU backward rounds it to `f32` even for `f64`). Spec: `hardsigmoid`.
     Hardsigmoid, "hardsigmoid", |x| x.hardsigmoid()
 );
-smooth_layer!(
+elementwise_layer!(
     /// ReLU6 (MobileNetV2), `min(max(x, 0), 6)`, with derivative 0 at both bounds as PyTorch.
     /// Spec: `relu6`.
     ReLU6, "relu6", |x| x.relu6()

@@ -1,5 +1,36 @@
 //! The layers, one kind per file. Each implements [`crate::Module`] and prints its spec.
 
+/// Declares a parameter-free layer that applies `$apply` and keeps the shape.
+/// Used by `activation.rs` and `activation_smooth.rs`; the expansion names `fmt`, `Scalar`, `Var`,
+/// `Module`, `Context` and `Result`, which each of those files imports.
+macro_rules! elementwise_layer {
+    ($(#[$doc:meta])* $name:ident, $spec:literal, |$x:ident| $apply:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct $name;
+
+        impl<T: Scalar> Module<T> for $name {
+            fn spec(&self) -> Option<String> {
+                Some(self.to_string())
+            }
+
+            fn forward<'t>(&self, $x: Var<'t, T>, _cx: &mut Context<'t, T>) -> Var<'t, T> {
+                $apply
+            }
+
+            fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+                Ok(input.to_vec())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str($spec)
+            }
+        }
+    };
+}
+
 mod activation;
 mod activation_smooth;
 mod adaptive_pool;
