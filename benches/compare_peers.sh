@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Times SmoothGrad side by side with the peers (../shared/peers), one workload at a time: ours, then
+# Times SmoothGrad side by side with the peers, one workload at a time: ours, then
 # PyTorch + Captum, JAX and TensorFlow + Xplique, in the same run on the same machine, so the
-# ratios mean something on a shared machine. Needs `bash ../shared/peers/setup.sh` once.
-#   bash benches/compare_peers.sh [WORKLOAD...]     (default: mlp lenet cifar vgg64)
+# ratios mean something on a shared machine. The peer scripts (bench_torch.py, bench_jax.py,
+# bench_xplique.py and their setup.sh) are not in this repository yet: point PEERS_SRC at a folder
+# that holds them, after running its setup.sh once.
+#   PEERS_SRC=DIR bash benches/compare_peers.sh [WORKLOAD...]   (default: mlp lenet cifar vgg64)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-peers=${PEERS_SRC:-$root/../shared/peers}
+peers=${PEERS_SRC:?set PEERS_SRC to the folder of the peer benchmark scripts (see the header)}
 envs=${PEERS:-/tmp/peers}
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 cd "$peers"
