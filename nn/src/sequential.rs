@@ -261,6 +261,7 @@ impl<T: Scalar> Sequential<T> {
         let layer = &self.layers[i];
         let spec = match layer.structure() {
             Ok(Structure::Sequential(spec)) => format!("({spec})"),
+            Ok(Structure::Layer(spec)) => spec,
             _ => layer.spec()?,
         };
         Some(match &self.names[i] {
