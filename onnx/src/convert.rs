@@ -144,6 +144,12 @@ pub fn convert<T: Scalar>(g: &GraphProto, dir: &Path, opset: i64) -> Result<Grap
     c.used.insert("input".into());
     c.vals
         .insert(input.name().to_string(), Val::Node(id, shape));
+    let read: HashSet<&str> = g
+        .node
+        .iter()
+        .flat_map(|n| n.input.iter().map(String::as_str))
+        .chain(g.output.iter().map(|o| o.name()))
+        .collect();
     for (i, n) in g.node.iter().enumerate() {
         let label = node_label(n.name(), i);
         let err = |reason: String| OnnxError::Convert {
@@ -151,17 +157,17 @@ pub fn convert<T: Scalar>(g: &GraphProto, dir: &Path, opset: i64) -> Result<Grap
             op: n.op_type().to_string(),
             reason,
         };
-        let out = if n.op_type() == "Constant" {
+        let outs = if n.op_type() == "Constant" {
             let t = crate::attr::tensor(n, "value")
                 .ok_or_else(|| err("only a `value` tensor constant is supported".into()))?;
-            Val::Const(constant::decode(t, dir)?)
+            vec![Val::Const(constant::decode(t, dir)?)]
         } else {
             let all_const = n
                 .input
                 .iter()
                 .all(|x| x.is_empty() || matches!(c.vals.get(x), Some(Val::Const(_))));
             if n.op_type() == "Shape" {
-                shape_of(&c, n).map_err(err)?
+                vec![shape_of(&c, n).map_err(err)?]
             } else if all_const
                 && !n.input.is_empty()
                 && !matches!(
@@ -177,16 +183,15 @@ pub fn convert<T: Scalar>(g: &GraphProto, dir: &Path, opset: i64) -> Result<Grap
                         _ => None,
                     })
                     .collect();
-                Val::Const(fold::fold(n, &xs, opset).map_err(err)?)
+                vec![Val::Const(fold::fold(n, &xs, opset).map_err(err)?)]
             } else {
                 layers::node(&mut c, n, &label).map_err(err)?
             }
         };
-        let first = n
-            .output
-            .first()
-            .ok_or_else(|| OnnxError::Graph(format!("node {label:?} has no output")))?;
-        c.vals.insert(first.clone(), out);
+        if n.output.is_empty() {
+            return Err(OnnxError::Graph(format!("node {label:?} has no output")));
+        }
+        record_outputs(&mut c, n, outs, &read).map_err(err)?;
     }
     let out_name = g
         .output
@@ -202,6 +207,34 @@ pub fn convert<T: Scalar>(g: &GraphProto, dir: &Path, opset: i64) -> Result<Grap
         }
     };
     c.g.finish(out).map_err(|e| OnnxError::Graph(e.to_string()))
+}
+
+/// Records the values `outs` a node gave for its outputs, in order (a `Split` gives several).
+/// An output the conversion does not give (a `Dropout` mask, `MaxPool` indices) is an error
+/// only if a later node or the graph output reads it.
+fn record_outputs<T: Scalar>(
+    c: &mut Converter<T>,
+    n: &NodeProto,
+    outs: Vec<Val>,
+    read: &HashSet<&str>,
+) -> std::result::Result<(), String> {
+    let given = outs.len();
+    for (i, name) in n.output.iter().enumerate() {
+        if name.is_empty() {
+            continue;
+        }
+        if i >= given && read.contains(name.as_str()) {
+            return Err(format!(
+                "output {i} ({name:?}) is read later, but only the first {given} output(s) are converted"
+            ));
+        }
+    }
+    for (name, v) in n.output.iter().zip(outs) {
+        if !name.is_empty() {
+            c.vals.insert(name.clone(), v);
+        }
+    }
+    Ok(())
 }
 
 /// `Shape` of a value: its dimensions for the example input, as INT64.

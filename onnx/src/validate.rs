@@ -31,6 +31,7 @@ pub const CONVERTED: &[&str] = &[
     "Softmax",
     "Identity",
     "Dropout",
+    "Split",
 ];
 
 /// Ops evaluated at import time when their inputs are constants (shape arithmetic).

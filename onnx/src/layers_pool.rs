@@ -1,0 +1,48 @@
+//! Pooling: `MaxPool` and `AveragePool` become [`MaxPool2d`]/[`AvgPool2d`],
+//! `GlobalAveragePool` a [`TensorOp::Mean`] over the spatial axes.
+
+use smoothgrad_autograd::{Pool2dOptions, Scalar};
+use smoothgrad_nn::{AvgPool2d, MaxPool2d, Module, TensorOp};
+
+use crate::attr;
+use crate::convert::{Converter, Val};
+use crate::layers::{R, X};
+use crate::layers_conv::{pads, pair};
+use crate::proto::NodeProto;
+
+/// `GlobalAveragePool`: the mean over every axis after the channels, kept.
+pub fn global_average_pool<T: Scalar>(c: &mut Converter<T>, label: &str, x: X) -> R<Val> {
+    let axes = (2..x.1.len()).collect();
+    c.op(
+        label,
+        TensorOp::Mean {
+            axes,
+            keepdim: true,
+        },
+        &[x],
+    )
+}
+
+pub fn pool<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) -> R<Val> {
+    let kernel = pair(
+        &attr::ints(n, "kernel_shape").unwrap_or_default(),
+        "kernel_shape",
+    )?;
+    if attr::ints(n, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
+        return Err("dilated pooling is not supported".into());
+    }
+    let mut o = Pool2dOptions::new2(kernel);
+    o.stride = pair(&attr::ints(n, "strides").unwrap_or(vec![1, 1]), "strides")?;
+    o.pads = pads(n)?;
+    o.ceil_mode = attr::int(n, "ceil_mode", 0) != 0;
+    o.count_include_pad = attr::int(n, "count_include_pad", 0) != 0;
+    let m: Box<dyn Module<T>> = if n.op_type() == "MaxPool" {
+        if n.output.len() > 1 {
+            return Err("MaxPool's Indices output is not supported".into());
+        }
+        Box::new(MaxPool2d::new(o).map_err(|e| e.to_string())?)
+    } else {
+        Box::new(AvgPool2d::new(o).map_err(|e| e.to_string())?)
+    };
+    c.module(label, m, (x.0, &x.1))
+}
