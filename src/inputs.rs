@@ -19,6 +19,7 @@ pub const INPUT_TENSOR: &str = "input";
 pub const TARGET_TENSOR: &str = "target";
 
 /// Builds the model: an ONNX file (`.onnx`) imported as a graph ([`smoothgrad_onnx::import`]);
+/// `input_shape` (the batch's) gives its symbolic dimensions;
 /// `Sequential::from_spec(arch)` with the weights loaded into it when `arch` is given (weights
 /// saved without a spec, e.g. by PyTorch); else the model the file's metadata describes (a
 /// `Sequential` from `arch`, a graph from `graph`: [`weights::load`]).
@@ -26,14 +27,22 @@ pub const TARGET_TENSOR: &str = "target";
 /// # Errors
 /// A missing, truncated or malformed file, an ONNX model with unsupported ops (all listed), a
 /// spec typo, or weights that do not match the spec.
-pub fn load_model(path: &Path, arch: Option<&str>) -> Result<Box<dyn Module<f32>>> {
+pub fn load_model(
+    path: &Path,
+    arch: Option<&str>,
+    input_shape: &[usize],
+) -> Result<Box<dyn Module<f32>>> {
     if extension(path).as_deref() == Some("onnx") {
         if arch.is_some() {
             return Err(CliError::input(
                 "--arch describes safetensors weights; an .onnx model carries its own graph",
             ));
         }
-        let graph = smoothgrad_onnx::import::<f32>(path)
+        let options = smoothgrad_onnx::ImportOptions {
+            input_shape: Some(input_shape.to_vec()),
+            ..Default::default()
+        };
+        let graph = smoothgrad_onnx::import_with::<f32>(path, &options)
             .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
         return Ok(Box::new(graph));
     }

@@ -121,7 +121,13 @@ impl<T: Scalar> Converter<T> {
 /// # Errors
 /// [`OnnxError::Tensor`]/[`OnnxError::ExternalData`] for bad constants, [`OnnxError::Convert`]
 /// for a node that cannot be converted, [`OnnxError::Graph`] for a missing input or output.
-pub fn convert<T: Scalar>(g: &GraphProto, dir: &Path, opset: i64) -> Result<Graph<T>> {
+/// `given` is the actual input's shape, for the model's symbolic dimensions.
+pub fn convert<T: Scalar>(
+    g: &GraphProto,
+    dir: &Path,
+    opset: i64,
+    given: Option<&[usize]>,
+) -> Result<Graph<T>> {
     let mut c = Converter {
         g: GraphBuilder::new(),
         vals: HashMap::new(),
@@ -139,7 +145,7 @@ pub fn convert<T: Scalar>(g: &GraphProto, dir: &Path, opset: i64) -> Result<Grap
         .ok_or_else(|| {
             OnnxError::Graph("the graph has no input that is not an initializer".into())
         })?;
-    let shape = input_shape(input);
+    let shape = input_shape(input, given).map_err(OnnxError::Graph)?;
     let id = c.g.input();
     c.used.insert("input".into());
     c.vals
@@ -252,18 +258,49 @@ fn shape_of<T: Scalar>(c: &Converter<T>, n: &NodeProto) -> std::result::Result<V
     Ok(Val::Const(Const::ints(vec![v.len()], v)))
 }
 
-/// The input's shape from its type, a symbolic or missing dimension taken as 1.
-fn input_shape(i: &crate::proto::ValueInfoProto) -> Vec<usize> {
+/// The input's shape: its type's dimensions, a symbolic or missing one taken from `given`
+/// (the actual input's shape) or, without it, as 1. A fixed dimension after the batch must
+/// equal `given`'s; the batch may differ (a batch-1 export runs on any batch).
+fn input_shape(
+    i: &crate::proto::ValueInfoProto,
+    given: Option<&[usize]>,
+) -> std::result::Result<Vec<usize>, String> {
     use crate::proto::tensor_shape_proto::dimension::Value;
     use crate::proto::type_proto::Value as Ty;
     let Some(Ty::TensorType(t)) = i.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
-        return vec![1, 3, 224, 224];
+        return Ok(given.map_or(vec![1, 3, 224, 224], <[usize]>::to_vec));
     };
     let dims = t.shape.as_ref().map(|s| s.dim.as_slice()).unwrap_or(&[]);
-    dims.iter()
+    let fixed: Vec<Option<usize>> = dims
+        .iter()
         .map(|d| match d.value {
-            Some(Value::DimValue(v)) if v > 0 => v as usize,
-            _ => 1,
+            Some(Value::DimValue(v)) if v > 0 => Some(v as usize),
+            _ => None,
         })
-        .collect()
+        .collect();
+    let Some(given) = given else {
+        return Ok(fixed.iter().map(|d| d.unwrap_or(1)).collect());
+    };
+    let model: Vec<String> = fixed
+        .iter()
+        .map(|d| d.map_or("?".into(), |v| v.to_string()))
+        .collect();
+    if given.len() != fixed.len() {
+        return Err(format!(
+            "the model's input {:?} has shape [{}], but the given input has {} axes ({given:?})",
+            i.name(),
+            model.join(", "),
+            given.len()
+        ));
+    }
+    for (a, (&g, f)) in given.iter().zip(&fixed).enumerate().skip(1) {
+        if f.is_some_and(|f| f != g) {
+            return Err(format!(
+                "the model's input {:?} has shape [{}], but the given input is {given:?} (axis {a} differs)",
+                i.name(),
+                model.join(", ")
+            ));
+        }
+    }
+    Ok(given.to_vec())
 }

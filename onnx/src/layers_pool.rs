@@ -46,3 +46,31 @@ pub fn pool<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) -
     };
     c.module(label, m, (x.0, &x.1))
 }
+
+/// `ReduceMean` over non-batch axes (the axes an attribute before opset 18, an input from 18;
+/// none given: every axis, which would average the batch, so refused) as [`TensorOp::Mean`].
+/// Dynamo exports `AdaptiveAvgPool2d((1, 1))` this way.
+pub fn reduce_mean<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) -> R<Val> {
+    let given = if c.opset >= 18 {
+        crate::layers::konst(c, n, 1)?.map(crate::constant::Const::as_ints)
+    } else {
+        attr::ints(n, "axes")
+    };
+    let rank = x.1.len();
+    let axes = match given {
+        Some(a) if !a.is_empty() => a,
+        _ if attr::int(n, "noop_with_empty_axes", 0) != 0 => return Ok(Val::Node(x.0, x.1)),
+        _ => return Err("a mean over every axis (including the batch) is not supported".into()),
+    };
+    let mut axes = axes
+        .iter()
+        .map(|&a| crate::fold::axis(a, rank))
+        .collect::<R<Vec<usize>>>()?;
+    axes.sort_unstable();
+    axes.dedup();
+    if axes.first() == Some(&0) {
+        return Err("a mean over the batch axis is not supported".into());
+    }
+    let keepdim = attr::int(n, "keepdims", 1) != 0;
+    c.op(label, TensorOp::Mean { axes, keepdim }, &[x])
+}

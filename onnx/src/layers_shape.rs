@@ -106,3 +106,76 @@ pub fn split<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) 
     }
     Ok(outs)
 }
+
+/// `Transpose` keeping the batch axis first (ShuffleNet's channel shuffle) as
+/// [`TensorOp::Permute`]; without `perm`, ONNX reverses the axes, which moves the batch.
+pub fn transpose<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) -> R<Val> {
+    let rank = x.1.len();
+    let perm = attr::ints(n, "perm").unwrap_or_else(|| (0..rank as i64).rev().collect());
+    let perm = perm
+        .iter()
+        .map(|&p| axis(p, rank))
+        .collect::<R<Vec<usize>>>()?;
+    if perm.first() != Some(&0) {
+        return Err(format!(
+            "permutation {perm:?} moves the batch axis, which must stay first"
+        ));
+    }
+    c.op(label, TensorOp::Permute { perm }, &[x])
+}
+
+/// `Slice` of a runtime value with step 1 along non-batch axes (ShuffleNet's `chunk` from
+/// some exporters) as one [`TensorOp::Narrow`] per axis; starts and ends are inputs from
+/// opset 10, attributes before, and are clamped to the axis as ONNX does.
+pub fn slice<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) -> R<Val> {
+    let rank = x.1.len();
+    let ints = |i: usize| -> R<Option<Vec<i64>>> { Ok(konst(c, n, i)?.map(Const::as_ints)) };
+    let (starts, ends, axes, steps) = if c.opset >= 10 {
+        (
+            ints(1)?.ok_or("starts are missing")?,
+            ints(2)?.ok_or("ends are missing")?,
+            ints(3)?,
+            ints(4)?,
+        )
+    } else {
+        (
+            attr::ints(n, "starts").ok_or("starts are missing")?,
+            attr::ints(n, "ends").ok_or("ends are missing")?,
+            attr::ints(n, "axes"),
+            None,
+        )
+    };
+    let axes = axes.unwrap_or_else(|| (0..starts.len() as i64).collect());
+    if ends.len() != starts.len() || axes.len() != starts.len() {
+        return Err("starts, ends and axes differ in length".into());
+    }
+    if steps.is_some_and(|s| s.iter().any(|&v| v != 1)) {
+        return Err("only step-1 slices of runtime values are supported".into());
+    }
+    let mut v = (x.0, x.1.clone());
+    for ((&s, &e), &a) in starts.iter().zip(&ends).zip(&axes) {
+        let a = axis(a, rank)?;
+        let len = v.1[a] as i64;
+        let clamp = |p: i64| (if p < 0 { p + len } else { p }).clamp(0, len);
+        let (s, e) = (clamp(s), clamp(e));
+        if s == 0 && e == len {
+            continue;
+        }
+        if a == 0 {
+            return Err("a slice of the batch axis is not supported".into());
+        }
+        if e <= s {
+            return Err(format!("the slice {s}..{e} of axis {a} is empty"));
+        }
+        let op = TensorOp::Narrow {
+            axis: a,
+            start: s as usize,
+            len: (e - s) as usize,
+        };
+        match c.op(label, op, std::slice::from_ref(&v))? {
+            Val::Node(id, shape) => v = (id, shape),
+            Val::Const(_) => unreachable!("an op gives a node"),
+        }
+    }
+    Ok(Val::Node(v.0, v.1))
+}

@@ -52,6 +52,27 @@ pub use error::{OnnxError, Result};
 pub use load::{decode_model, opset, read_model, DEFAULT_MAX_BYTES};
 pub use validate::validate;
 
+/// How to import a model: the actual input's shape and the file size limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The shape of the input the model will run on (batch first), used for the model's
+    /// symbolic dimensions (a dynamic height and width) and checked against its fixed ones
+    /// after the batch; `None` takes a symbolic dimension as 1.
+    pub input_shape: Option<Vec<usize>>,
+    /// The largest model file read, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for ImportOptions {
+    /// No input shape, [`DEFAULT_MAX_BYTES`].
+    fn default() -> Self {
+        ImportOptions {
+            input_shape: None,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
 /// The model in `path` as a graph of `T`, with the default size limit ([`DEFAULT_MAX_BYTES`]).
 ///
 /// # Errors
@@ -66,13 +87,27 @@ pub fn import<T: Scalar>(path: impl AsRef<Path>) -> Result<Graph<T>> {
 /// # Errors
 /// As [`import`].
 pub fn import_with_limit<T: Scalar>(path: impl AsRef<Path>, max_bytes: u64) -> Result<Graph<T>> {
+    import_with(
+        path,
+        &ImportOptions {
+            input_shape: None,
+            max_bytes,
+        },
+    )
+}
+
+/// As [`import`], with `options` (the actual input's shape, the size limit).
+///
+/// # Errors
+/// As [`import`]; [`OnnxError::Graph`] if the given input shape does not fit the model's.
+pub fn import_with<T: Scalar>(path: impl AsRef<Path>, options: &ImportOptions) -> Result<Graph<T>> {
     let path = path.as_ref();
-    let model = read_model(path, max_bytes)?;
+    let model = read_model(path, options.max_bytes)?;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    import_model(&model, dir)
+    import_model_with(&model, dir, options.input_shape.as_deref())
 }
 
 /// Converts a decoded `model`; external data files are looked up in `dir`.
@@ -80,11 +115,23 @@ pub fn import_with_limit<T: Scalar>(path: impl AsRef<Path>, max_bytes: u64) -> R
 /// # Errors
 /// As [`import`], except for reading the file.
 pub fn import_model<T: Scalar>(model: &proto::ModelProto, dir: &Path) -> Result<Graph<T>> {
+    import_model_with(model, dir, None)
+}
+
+/// As [`import_model`], with the actual input's shape (see [`ImportOptions::input_shape`]).
+///
+/// # Errors
+/// As [`import_with`], except for reading the file.
+pub fn import_model_with<T: Scalar>(
+    model: &proto::ModelProto,
+    dir: &Path,
+    input_shape: Option<&[usize]>,
+) -> Result<Graph<T>> {
     let graph = model
         .graph
         .as_ref()
         .ok_or_else(|| OnnxError::Decode("the model has no graph".into()))?;
     let opset = opset(model);
     validate(graph, opset)?;
-    convert::convert(graph, dir, opset)
+    convert::convert(graph, dir, opset, input_shape)
 }

@@ -32,6 +32,8 @@ pub const CONVERTED: &[&str] = &[
     "Identity",
     "Dropout",
     "Split",
+    "Transpose",
+    "ReduceMean",
 ];
 
 /// Ops evaluated at import time when their inputs are constants (shape arithmetic).
