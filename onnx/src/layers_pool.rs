@@ -10,6 +10,24 @@ use crate::layers::{R, X};
 use crate::layers_conv::{pads, pair};
 use crate::proto::NodeProto;
 
+/// With `ceil_mode`, a window larger than the padded input still gives one output along that
+/// axis when the overhang is under a stride (ONNX's and PyTorch's `ceil((in - k) / s) + 1`),
+/// and that window is the whole padded input: the kernel is clipped to it, which gives the
+/// same maximum and, with the divisor counting only elements inside, the same average.
+fn clipped_kernel(o: &Pool2dOptions, shape: &[usize]) -> [usize; 2] {
+    let mut k = o.kernel;
+    for a in 0..2 {
+        let Some(&size) = shape.get(2 + a) else {
+            return k;
+        };
+        let padded = size + o.pads[a] + o.pads[a + 2];
+        if k[a] > padded && k[a] - padded < o.stride[a] && o.pads[a] + o.pads[a + 2] == 0 {
+            k[a] = padded;
+        }
+    }
+    k
+}
+
 /// `GlobalAveragePool`: the mean over every axis after the channels, kept.
 pub fn global_average_pool<T: Scalar>(c: &mut Converter<T>, label: &str, x: X) -> R<Val> {
     let axes = (2..x.1.len()).collect();
@@ -36,6 +54,9 @@ pub fn pool<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) -
     o.pads = pads(n)?;
     o.ceil_mode = attr::int(n, "ceil_mode", 0) != 0;
     o.count_include_pad = attr::int(n, "count_include_pad", 0) != 0;
+    if o.ceil_mode {
+        o.kernel = clipped_kernel(&o, &x.1);
+    }
     let m: Box<dyn Module<T>> = if n.op_type() == "MaxPool" {
         if n.output.len() > 1 {
             return Err("MaxPool's Indices output is not supported".into());
