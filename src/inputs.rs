@@ -35,7 +35,8 @@ pub fn load_model(path: &Path, arch: Option<&str>) -> Result<Box<dyn Module<f32>
         }
         let graph = smoothgrad_onnx::import::<f32>(path)
             .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
-        return Ok(Box::new(graph));
+        // The dynamo exporter leaves BatchNormalization unfolded: fold it before explaining.
+        return Ok(Box::new(graph.fold_batchnorm()));
     }
     match arch {
         Some(spec) => {

@@ -3,8 +3,8 @@
 
 use smoothgrad_autograd::{Conv2dOptions, Pool2dOptions, Scalar};
 use smoothgrad_nn::{
-    AvgPool2d, BatchNorm2d, Conv2d, Hardsigmoid, Hardswish, Linear, MaxPool2d, Module, ReLU, ReLU6,
-    Sigmoid, Softmax, StateKind, TensorOp,
+    AvgPool2d, BatchNorm2d, Conv2d, Hardsigmoid, Hardswish, Linear, LogSoftmax, MaxPool2d, Module,
+    ReLU, ReLU6, Sigmoid, Softmax, StateKind, TensorOp,
 };
 
 use crate::attr;
@@ -69,16 +69,20 @@ pub fn node<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str) -> R<Va
                 _ => Err(format!("only Clip(0, 6) (ReLU6) and Clip(0) (ReLU) are supported, found min {lo:?} max {hi:?}")),
             }
         }
-        "Softmax" => {
+        "Softmax" | "LogSoftmax" => {
             let rank = x.1.len();
             let a = axis(
                 attr::int(n, "axis", if c.opset >= 13 { -1 } else { 1 }),
                 rank,
             )?;
             if c.opset < 13 && a != rank - 1 {
-                return Err("before opset 13, only Softmax over the last axis is supported".into());
+                return Err(format!("before opset 13, only {op} over the last axis is supported"));
             }
-            unit(Box::new(Softmax { dim: a }), c)
+            if op == "LogSoftmax" {
+                unit(Box::new(LogSoftmax { dim: a }), c)
+            } else {
+                unit(Box::new(Softmax { dim: a }), c)
+            }
         }
         "Add" | "Sub" | "Mul" | "Div" => {
             let y = c.node_value(&n.input[1]);

@@ -36,6 +36,7 @@ mod fold;
 mod layers;
 mod load;
 pub mod proto;
+pub mod summary;
 mod validate;
 
 use std::path::Path;
