@@ -150,11 +150,18 @@ fn explained(model: &dyn Module, output_node: Option<&str>, input: Option<&[usiz
             None => g.logits_value(),
         };
         let name = g.nodes()[value.index()].name();
-        let cut = g.nodes().len() - 1 - value.index();
         let why = match output_node {
             Some(_) => "--output-node".to_string(),
             None if value == g.output() => "the output".to_string(),
-            None => format!("the logits, before the trailing {cut} normalizer node(s)"),
+            None => {
+                // The logits value is reached from the output through the normalizers' inputs.
+                let (mut v, mut cut) = (g.output(), 0);
+                while v != value {
+                    v = g.nodes()[v.index()].inputs()[0];
+                    cut += 1;
+                }
+                format!("the logits, before the trailing {cut} normalizer node(s)")
+            }
         };
         let s = shape(input.map_or(Ok(vec![]), |i| g.shape_of(i, value)));
         return Ok(format!("explained: node {name:?} ({why}{s})\n"));

@@ -156,3 +156,109 @@ fn state<T: Scalar>(m: &dyn Module<T>) -> HashMap<String, Tensor<T>> {
 fn widen<T: Scalar>(t: &Tensor<T>) -> Vec<f64> {
     t.data().iter().map(|v| v.to_f64_lossless()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use smoothgrad_autograd::{Tape, Tensor};
+
+    use super::*;
+    use crate::models::mobilenet_v3::{mobilenet_v3, MobileNetV3Config};
+    use crate::models::resnet::{resnet, ResNetConfig};
+    use crate::module::Context;
+
+    /// BatchNorm statistics and affine parameters far from the identity (a fold that dropped
+    /// the mean, the variance, gamma or beta would show).
+    fn perturb(g: &mut Graph<f64>) {
+        let mut k = 0.0f64;
+        g.visit_state_mut(&mut |name, _, t| {
+            let (lo, span) = if name.ends_with("running_var") || name.ends_with("bn1.weight") {
+                (0.5, 1.3)
+            } else if name.ends_with("running_mean") || name.ends_with(".bias") {
+                (-0.4, 0.8)
+            } else {
+                return;
+            };
+            *t = Tensor::from_fn(t.shape(), |_| {
+                k += 0.37;
+                lo + (k * 7.1) % span
+            });
+        });
+    }
+
+    /// Logits and the input gradient of `sum(logits * w)`.
+    fn run(g: &Graph<f64>, x: &Tensor<f64>) -> (Tensor<f64>, Tensor<f64>) {
+        let tape = Tape::new();
+        let v = tape.var(x.clone());
+        let y = g.forward(v, &mut Context::inference(&tape));
+        let w = Tensor::randn_seeded(&y.shape(), 5);
+        let out = y.value();
+        (out, tape.backward_with(y, w).wrt(v))
+    }
+
+    fn relative(a: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
+        let scale = b.data().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        a.max_abs_diff(b) / scale
+    }
+
+    fn check(mut g: Graph<f64>, folds: usize, input: &[usize]) {
+        perturb(&mut g);
+        let x = Tensor::randn_seeded(input, 3);
+        let (y0, g0) = run(&g, &x);
+        let names: Vec<String> = g.nodes().iter().map(|n| n.name().to_string()).collect();
+        let folded = g.fold_batchnorm();
+        let identities = folded
+            .nodes()
+            .iter()
+            .filter(|n| matches!(n.kind(), NodeKind::Module(m) if m.to_string() == "identity"))
+            .count();
+        assert_eq!(identities, folds);
+        let after: Vec<String> = folded.nodes().iter().map(|n| n.name().to_string()).collect();
+        assert_eq!(names, after, "folding keeps every node and its name");
+        let (y1, g1) = run(&folded, &x);
+        assert!(relative(&y1, &y0) <= 1e-12, "logits off by {:e}", relative(&y1, &y0));
+        assert!(relative(&g1, &g0) <= 1e-12, "gradient off by {:e}", relative(&g1, &g0));
+    }
+
+    #[test]
+    fn a_folded_resnet_computes_the_same_logits_and_input_gradients() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let config = ResNetConfig {
+            widths: [4, 8, 8, 8],
+            stem: 4,
+            ..ResNetConfig::resnet18(5)
+        };
+        // conv1/bn1, two per block (8 blocks) and three downsample pairs: 20 BatchNorms.
+        check(resnet(&config, &mut rng).unwrap(), 20, &[2, 3, 32, 32]);
+    }
+
+    #[test]
+    fn a_folded_mobilenet_computes_the_same_logits_and_input_gradients() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut config = MobileNetV3Config::small(0.25, 4);
+        config.blocks.truncate(4);
+        config.last_channel = 16;
+        let g = mobilenet_v3(&config, &mut rng).unwrap();
+        let bns = g
+            .nodes()
+            .iter()
+            .filter(|n| matches!(n.kind(), NodeKind::Module(m) if m.to_string().starts_with("batchnorm2d")))
+            .count();
+        assert!(bns > 8);
+        check(g, bns, &[2, 3, 32, 32]);
+    }
+
+    #[test]
+    fn a_convolution_with_a_second_reader_is_left_alone() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let conv = Conv2d::<f64>::new(2, 2, [1, 1], Default::default(), true, &mut rng).unwrap();
+        let mut g = crate::GraphBuilder::new();
+        let x = g.input();
+        let c = g.module("conv", conv, x);
+        let b = g.module("bn", crate::BatchNorm2d::new(2, 1e-5, 0.1, true).unwrap(), c);
+        let y = g.add("add", b, c);
+        let graph = g.finish(y).unwrap();
+        let text = graph.to_string();
+        assert_eq!(graph.fold_batchnorm().to_string(), text);
+    }
+}
