@@ -62,7 +62,10 @@ fn imported(file: &str) -> Option<Graph<f32>> {
     match smoothgrad_onnx::import::<f32>(&path) {
         Ok(g) => Some(g.fold_batchnorm()),
         Err(e) => {
-            eprintln!("models: {} does not import, skipping it: {e}", path.display());
+            eprintln!(
+                "models: {} does not import, skipping it: {e}",
+                path.display()
+            );
             None
         }
     }

@@ -70,7 +70,7 @@ fn inspect_prints_shapes_parameters_ops_and_the_node_explained() {
         "output: 191: FLOAT [1, 10]\n",
         // The float initializers: 19 convolutions with folded BatchNorm, and fc.
         "parameters: 176762\n",
-        "nodes: 49 (Conv 20, Relu 17, Add 8, Flatten 1, GlobalAveragePool 1, Gemm 1, MaxPool 1)\n",
+        "nodes: 49 (Conv 20, Relu 17, Add 8, Flatten 1, Gemm 1, GlobalAveragePool 1, MaxPool 1)\n",
         "explained: node \"fc\" (the output, output [1, 10] for input [1, 3, 32, 32])\n",
         "unsupported: none\n",
     ] {
@@ -83,19 +83,29 @@ fn inspect_prints_shapes_parameters_ops_and_the_node_explained() {
 
 #[test]
 fn symbolic_dimensions_print_by_name() {
-    let out = smoothgrad(&["inspect", s(&fixture("mobilenet_v3_small_f64_dynamic.onnx"))]);
+    let out = smoothgrad(&[
+        "inspect",
+        s(&fixture("mobilenet_v3_small_f64_dynamic.onnx")),
+    ]);
     let text = stdout(&out);
     assert!(
         text.contains("input: input: DOUBLE [batch, 3, 32, 32]\n"),
         "{text}"
     );
-    assert!(text.contains("output: logits: DOUBLE [batch, 10]\n"), "{text}");
+    assert!(
+        text.contains("output: logits: DOUBLE [batch, 10]\n"),
+        "{text}"
+    );
 }
 
 #[test]
 fn unsupported_ops_are_listed_without_failing_the_print() {
     let dir = Scratch::new("unsupported");
-    let path = extended(&dir, "topk.onnx", &[("my_erf", "Erf"), ("my_round", "Round")]);
+    let path = extended(
+        &dir,
+        "topk.onnx",
+        &[("my_erf", "Erf"), ("my_round", "Round")],
+    );
     let out = smoothgrad(&["inspect", s(&path)]);
     let text = stdout(&out);
     assert!(
@@ -129,6 +139,7 @@ fn trailing_softmax_and_log_softmax_are_cut_and_named() {
         "{text}"
     );
     // Explaining the model with the normalizers gives the plain model's gradient: PyTorch's.
+    let io_path = io_file();
     let explain = |model: &Path, extra: &[&str], out: &str| {
         let out = dir.path(out);
         let mut args = vec![
@@ -136,7 +147,7 @@ fn trailing_softmax_and_log_softmax_are_cut_and_named() {
             "--model",
             s(model),
             "--input",
-            s(&io_file()),
+            s(&io_path),
             "--method",
             "gradient",
             "--output",
@@ -150,7 +161,10 @@ fn trailing_softmax_and_log_softmax_are_cut_and_named() {
             .unwrap()
     };
     let cut = explain(&path, &[], "cut.safetensors");
-    let expected = io::read_file(io_file()).unwrap().get::<f64>("grad").unwrap();
+    let expected = io::read_file(io_file())
+        .unwrap()
+        .get::<f64>("grad")
+        .unwrap();
     let scale = expected.data().iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let error = cut.max_abs_diff(&expected) / scale;
     assert!(error <= 1e-4, "off by {error:e} of the gradient's max");
@@ -186,7 +200,9 @@ fn an_unknown_output_node_is_one_line_with_some_names_and_status_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("--output-node: the graph has no node named \"layer9\" (its nodes: \"input\", "),
+        err.contains(
+            "--output-node: the graph has no node named \"layer9\" (its nodes: \"input\", "
+        ),
         "{err}"
     );
     assert!(err.contains("... (") && err.contains(" in all)"), "{err}");

@@ -12,6 +12,8 @@
 //! Settings, from the environment:
 //! - `SMOOTHGRAD_FULL_FAMILIES`: torchvision builders, comma-separated (default
 //!   `resnet18,mobilenet_v3_small`);
+//! - `SMOOTHGRAD_FULL_EXPORTERS`: `torchscript`, `dynamo` or both, comma-separated (default
+//!   both);
 //! - `SMOOTHGRAD_PYTHON`: the Python to run the script with (default `python3`);
 //! - `SMOOTHGRAD_FULL_MODELS`: a folder already written by the script, used as it is (nothing
 //!   is regenerated); by default the models are written to a temporary folder, removed after.
@@ -61,11 +63,17 @@ fn check(scratch: &Scratch, model: &Path, io_file: &Path) {
     let logits: Tensor<f64> = refs.get("logits").unwrap();
     let grad: Tensor<f64> = refs.get("grad").unwrap();
 
-    let graph = smoothgrad_onnx::import::<f32>(model).unwrap().fold_batchnorm();
+    let graph = smoothgrad_onnx::import::<f32>(model)
+        .unwrap()
+        .fold_batchnorm();
     let tape = Tape::new();
     let y = graph.forward(tape.constant(input), &mut Context::inference(&tape));
     let e = relative(&y.value().cast::<f64>(), &logits);
-    assert!(e <= 1e-4, "{}: logits off by {e:e} of their max", model.display());
+    assert!(
+        e <= 1e-4,
+        "{}: logits off by {e:e} of their max",
+        model.display()
+    );
 
     let out = scratch.path("attribution.safetensors");
     smoothgrad(&[
@@ -83,8 +91,15 @@ fn check(scratch: &Scratch, model: &Path, io_file: &Path) {
     ]);
     let found: Tensor<f64> = io::read_file(&out).unwrap().get("attribution").unwrap();
     let e = relative(&found, &grad);
-    assert!(e <= 1e-4, "{}: gradient off by {e:e} of its max", model.display());
-    println!("{}: ok (gradient within {e:.1e} of its max)", model.display());
+    assert!(
+        e <= 1e-4,
+        "{}: gradient off by {e:e} of its max",
+        model.display()
+    );
+    println!(
+        "{}: ok (gradient within {e:.1e} of its max)",
+        model.display()
+    );
 }
 
 #[test]
@@ -96,11 +111,24 @@ fn full_size_torchvision_exports_explain_as_pytorch_differentiates() {
         .map(|f| f.trim().to_string())
         .filter(|f| !f.is_empty())
         .collect();
+    let exporters =
+        std::env::var("SMOOTHGRAD_FULL_EXPORTERS").unwrap_or_else(|_| "torchscript,dynamo".into());
+    let mut variants = Vec::new();
+    if exporters.contains("torchscript") {
+        variants.extend(["", "_dynamic"]);
+    }
+    if exporters.contains("dynamo") {
+        variants.extend(["_dynamo", "_dynamo_dynamic"]);
+    }
+    assert!(
+        !variants.is_empty(),
+        "SMOOTHGRAD_FULL_EXPORTERS names no exporter: {exporters:?}"
+    );
     let scratch = Scratch::new("full_size");
     let dir = models(&scratch, &families);
     for family in &families {
         let io_file = dir.join(format!("{family}_io.safetensors"));
-        for variant in ["", "_dynamic", "_dynamo", "_dynamo_dynamic"] {
+        for &variant in &variants {
             let model = dir.join(format!("{family}{variant}.onnx"));
             if !model.exists() && variant.starts_with("_dynamo") {
                 println!("{}: absent (no onnxscript?), skipped", model.display());

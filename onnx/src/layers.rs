@@ -76,7 +76,9 @@ pub fn node<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str) -> R<Va
                 rank,
             )?;
             if c.opset < 13 && a != rank - 1 {
-                return Err(format!("before opset 13, only {op} over the last axis is supported"));
+                return Err(format!(
+                    "before opset 13, only {op} over the last axis is supported"
+                ));
             }
             if op == "LogSoftmax" {
                 unit(Box::new(LogSoftmax { dim: a }), c)

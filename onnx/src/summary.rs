@@ -107,7 +107,11 @@ pub fn summarize(model: &ModelProto) -> Summary {
         .opset_import
         .iter()
         .map(|o| {
-            let d = if o.domain().is_empty() { "ai.onnx" } else { o.domain() };
+            let d = if o.domain().is_empty() {
+                "ai.onnx"
+            } else {
+                o.domain()
+            };
             (d.to_string(), o.version())
         })
         .collect();

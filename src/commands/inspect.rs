@@ -50,7 +50,11 @@ fn onnx(path: &Path, output_node: Option<&str>) -> Result<String> {
         out += &format!("output: {o}\n");
     }
     out += &format!("parameters: {}\n", s.parameters);
-    let ops: Vec<String> = s.op_counts.iter().map(|(op, n)| format!("{op} {n}")).collect();
+    let ops: Vec<String> = s
+        .op_counts
+        .iter()
+        .map(|(op, n)| format!("{op} {n}"))
+        .collect();
     out += &format!("nodes: {} ({})\n", s.nodes, ops.join(", "));
     out += &explained_onnx(path, &s, output_node)?;
     if s.unsupported.is_empty() {
@@ -61,11 +65,7 @@ fn onnx(path: &Path, output_node: Option<&str>) -> Result<String> {
             .iter()
             .map(|u| format!("{:?} ({}, opset {})", u.node, u.op, u.opset))
             .collect();
-        out += &format!(
-            "unsupported: {} node(s): {}\n",
-            list.len(),
-            list.join(", ")
-        );
+        out += &format!("unsupported: {} node(s): {}\n", list.len(), list.join(", "));
     }
     Ok(out)
 }
@@ -106,7 +106,9 @@ fn project_model(path: &Path, output_node: Option<&str>) -> Result<String> {
         children.len()
     );
     match children.first().and_then(|(_, m)| m.spec()) {
-        Some(spec) => out += &format!("input: not recorded in the file; the first layer is {spec}\n"),
+        Some(spec) => {
+            out += &format!("input: not recorded in the file; the first layer is {spec}\n")
+        }
         None => out += "input: not recorded in the file\n",
     }
     let mut parameters = 0usize;
@@ -135,7 +137,11 @@ fn project_model(path: &Path, output_node: Option<&str>) -> Result<String> {
 ///
 /// # Errors
 /// An `--output-node` the model has no node or layer of (status 2, a few valid names listed).
-fn explained(model: &dyn Module, output_node: Option<&str>, input: Option<&[usize]>) -> Result<String> {
+fn explained(
+    model: &dyn Module,
+    output_node: Option<&str>,
+    input: Option<&[usize]>,
+) -> Result<String> {
     let err = |e: String| CliError::input(format!("--output-node: {e}"));
     if let Some(name) = output_node {
         smoothgrad::Cut::output_node(model, name).map_err(err)?;
@@ -169,7 +175,10 @@ fn explained(model: &dyn Module, output_node: Option<&str>, input: Option<&[usiz
     if let Some(seq) = model.as_sequential() {
         let names = seq.named_children();
         let end = match output_node {
-            Some(name) => names.iter().position(|(n, _)| n == name).map_or(0, |i| i + 1),
+            Some(name) => names
+                .iter()
+                .position(|(n, _)| n == name)
+                .map_or(0, |i| i + 1),
             None => seq.logits_len(),
         };
         let Some(i) = end.checked_sub(1) else {
@@ -178,7 +187,10 @@ fn explained(model: &dyn Module, output_node: Option<&str>, input: Option<&[usiz
         let why = match output_node {
             Some(_) => "--output-node".to_string(),
             None if end == seq.len() => "the output".to_string(),
-            None => format!("the logits, before the trailing {} normalizer layer(s)", seq.len() - end),
+            None => format!(
+                "the logits, before the trailing {} normalizer layer(s)",
+                seq.len() - end
+            ),
         };
         let s = shape(input.map_or(Ok(vec![]), |x| seq.output_shape_range(x, 0..end)));
         return Ok(format!("explained: layer {:?} ({why}{s})\n", names[i].0));

@@ -56,7 +56,8 @@ impl<T: Scalar> Graph<T> {
         }
         let output = self.output.0;
         for j in 0..n {
-            let (NodeKind::Module(bn), [v]) = (&self.nodes[j].kind, self.nodes[j].inputs.as_slice())
+            let (NodeKind::Module(bn), [v]) =
+                (&self.nodes[j].kind, self.nodes[j].inputs.as_slice())
             else {
                 continue;
             };
@@ -213,11 +214,23 @@ mod tests {
             .filter(|n| matches!(n.kind(), NodeKind::Module(m) if m.to_string() == "identity"))
             .count();
         assert_eq!(identities, folds);
-        let after: Vec<String> = folded.nodes().iter().map(|n| n.name().to_string()).collect();
+        let after: Vec<String> = folded
+            .nodes()
+            .iter()
+            .map(|n| n.name().to_string())
+            .collect();
         assert_eq!(names, after, "folding keeps every node and its name");
         let (y1, g1) = run(&folded, &x);
-        assert!(relative(&y1, &y0) <= 1e-12, "logits off by {:e}", relative(&y1, &y0));
-        assert!(relative(&g1, &g0) <= 1e-12, "gradient off by {:e}", relative(&g1, &g0));
+        assert!(
+            relative(&y1, &y0) <= 1e-12,
+            "logits off by {:e}",
+            relative(&y1, &y0)
+        );
+        assert!(
+            relative(&g1, &g0) <= 1e-12,
+            "gradient off by {:e}",
+            relative(&g1, &g0)
+        );
     }
 
     #[test]
@@ -255,7 +268,11 @@ mod tests {
         let mut g = crate::GraphBuilder::new();
         let x = g.input();
         let c = g.module("conv", conv, x);
-        let b = g.module("bn", crate::BatchNorm2d::new(2, 1e-5, 0.1, true).unwrap(), c);
+        let b = g.module(
+            "bn",
+            crate::BatchNorm2d::new(2, 1e-5, 0.1, true).unwrap(),
+            c,
+        );
         let y = g.add("add", b, c);
         let graph = g.finish(y).unwrap();
         let text = graph.to_string();
