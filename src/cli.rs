@@ -24,6 +24,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Time SmoothGrad on the peer benchmark workloads.
     Bench(BenchArgs),
+    /// Describe a model: inputs, outputs, parameters, ops, and the node explained.
+    Inspect(InspectArgs),
 }
 
 /// Options of `demo`.
@@ -189,6 +191,11 @@ pub struct ExplainArgs {
     /// Steps of integrated gradients (midpoint rule, from an all-zero baseline).
     #[arg(long, default_value_t = 50)]
     pub ig_steps: usize,
+    /// Explain this node's output instead of the logits (Xplique's `output_layer`): a node of
+    /// a graph or ONNX model (`smoothgrad inspect` lists them), or a layer of a Sequential by
+    /// name (its index unless named). Its output must be `[N, K]`.
+    #[arg(long)]
+    pub output_node: Option<String>,
     /// Rendering options, for a .png output.
     #[command(flatten)]
     pub render: RenderOptions,
@@ -273,4 +280,14 @@ pub struct BenchArgs {
     /// Samples per forward/backward pass (default: all samples at once, as the peers).
     #[arg(long)]
     pub batch_size: Option<usize>,
+}
+
+/// Options of `inspect`.
+#[derive(Args, Debug, Clone)]
+pub struct InspectArgs {
+    /// The model: an .onnx file, or a .safetensors file saved by this project.
+    pub model: PathBuf,
+    /// The node `explain --output-node` would explain (default: the logits).
+    #[arg(long)]
+    pub output_node: Option<String>,
 }

@@ -44,7 +44,8 @@ pub fn load_model(
         };
         let graph = smoothgrad_onnx::import_with::<f32>(path, &options)
             .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
-        return Ok(Box::new(graph));
+        // The dynamo exporter leaves BatchNormalization unfolded: fold it before explaining.
+        return Ok(Box::new(graph.fold_batchnorm()));
     }
     match arch {
         Some(spec) => {

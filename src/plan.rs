@@ -67,6 +67,8 @@ pub struct ExplainPlan {
     pub threads: Option<usize>,
     /// The settings, as metadata of a `.safetensors` output.
     pub metadata: Vec<(&'static str, String)>,
+    /// The node explained instead of the logits (`--output-node`).
+    pub output_node: Option<String>,
 }
 
 impl ExplainPlan {
@@ -107,6 +109,7 @@ impl ExplainPlan {
             batch_size: args.batch_size,
             threads: args.threads,
             metadata: metadata(args),
+            output_node: args.output_node.clone(),
         })
     }
 }
@@ -164,6 +167,9 @@ fn metadata(args: &ExplainArgs) -> Vec<(&'static str, String)> {
     };
     if base == BaseMethod::IntegratedGradients {
         m.push(("ig_steps", args.ig_steps.to_string()));
+    }
+    if let Some(node) = &args.output_node {
+        m.push(("output_node", node.clone()));
     }
     m
 }

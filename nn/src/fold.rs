@@ -42,17 +42,14 @@
 //! assert!(run(&model).max_abs_diff(&run(&folded)) < 1e-12);
 //! ```
 
-use std::collections::HashMap;
-
-use smoothgrad_autograd::{Scalar, Tensor};
+use smoothgrad_autograd::Scalar;
 
 use crate::copy::{copy_graph, copy_module};
 use crate::error::Result;
-use crate::graph::{Graph, NodeKind};
-use crate::layers::{Conv2d, Identity};
-use crate::module::{Module, StateKind};
+use crate::graph::fold::fold_pair;
+use crate::graph::Graph;
+use crate::layers::Identity;
 use crate::sequential::Sequential;
-use crate::spec::describe::{kind, LayerKind};
 
 /// A copy of `model` with every evaluation-mode `batchnorm2d` that directly follows a `conv2d`
 /// folded into it (the BatchNorm becomes an `identity`).
@@ -82,117 +79,11 @@ pub fn fold_batchnorm<T: Scalar>(model: &Sequential<T>) -> Result<Sequential<T>>
 
 /// A copy of `graph` with every evaluation-mode `batchnorm2d` node folded into the `conv2d`
 /// node it reads, when that convolution's value is read by nothing else (and is not the
-/// output). The BatchNorm node becomes an `identity` of the same name.
+/// output). The BatchNorm node becomes an `identity` of the same name. The copy is folded by
+/// [`Graph::fold_batchnorm`], which folds an owned graph in place, with no copy.
 ///
 /// # Errors
 /// [`crate::NnError::Config`] if a module cannot be copied (it prints no spec this crate parses).
 pub fn fold_batchnorm_graph<T: Scalar>(graph: &Graph<T>) -> Result<Graph<T>> {
-    let mut copy = copy_graph(graph)?;
-    let n = copy.nodes().len();
-    let mut readers = vec![0usize; n];
-    for node in copy.nodes() {
-        for v in node.inputs() {
-            readers[v.index()] += 1;
-        }
-    }
-    let output = copy.output().index();
-    for j in 0..n {
-        let node = &copy.nodes()[j];
-        let (NodeKind::Module(bn), [v]) = (node.kind(), node.inputs()) else {
-            continue;
-        };
-        let i = v.index();
-        if readers[i] != 1 || i == output {
-            continue;
-        }
-        let NodeKind::Module(conv) = copy.nodes()[i].kind() else {
-            continue;
-        };
-        if let Some(folded) = fold_pair(conv.as_ref(), bn.as_ref()) {
-            copy.set_kind(i, NodeKind::Module(Box::new(folded)));
-            copy.set_kind(j, NodeKind::Module(Box::new(Identity)));
-        }
-    }
-    Ok(copy)
-}
-
-/// The convolution `conv` with the batch normalization `bn` folded in, if `conv` is a `conv2d`,
-/// `bn` an evaluation-mode `batchnorm2d` of its output channels.
-fn fold_pair<T: Scalar>(conv: &dyn Module<T>, bn: &dyn Module<T>) -> Option<Conv2d<T>> {
-    let LayerKind::Conv2d(options) = kind(&conv.spec().unwrap_or_default()) else {
-        return None;
-    };
-    let LayerKind::BatchNorm2d { eps } = kind(&bn.spec().unwrap_or_default()) else {
-        return None;
-    };
-    if bn.is_training() || conv.is_training() {
-        return None;
-    }
-    let (conv_state, bn_state) = (state(conv), state(bn));
-    // The state must be exactly a convolution's and a BatchNorm's (a one-layer `Sequential`
-    // prints the same spec but names its state `0.weight`).
-    let only = |st: &HashMap<String, Tensor<T>>, names: &[&str]| {
-        st.keys().all(|k| names.contains(&k.as_str()))
-    };
-    if !only(&conv_state, &["weight", "bias"])
-        || !only(
-            &bn_state,
-            &[
-                "weight",
-                "bias",
-                "running_mean",
-                "running_var",
-                "num_batches_tracked",
-            ],
-        )
-    {
-        return None;
-    }
-    let weight = conv_state.get("weight").filter(|w| w.rank() == 4)?;
-    let c = weight.shape()[0];
-    let channel = |name: &str| -> Option<Vec<f64>> {
-        bn_state.get(name).filter(|t| t.shape() == [c]).map(widen)
-    };
-    let (mean, var) = (channel("running_mean")?, channel("running_var")?);
-    let (gamma, beta) = match (
-        bn_state.contains_key("weight"),
-        bn_state.contains_key("bias"),
-    ) {
-        (true, true) => (channel("weight")?, channel("bias")?),
-        (false, false) => (vec![1.0; c], vec![0.0; c]),
-        _ => return None,
-    };
-    let bias = match conv_state.get("bias") {
-        Some(b) if b.shape() == [c] => widen(b),
-        Some(_) => return None,
-        None => vec![0.0; c],
-    };
-    let scale: Vec<f64> = (0..c).map(|o| gamma[o] / (var[o] + eps).sqrt()).collect();
-    let per_out = weight.numel() / c;
-    let w = widen(weight);
-    let folded_w = Tensor::from_fn(weight.shape(), |i| {
-        T::from_f64_lossy(w[i] * scale[i / per_out])
-    });
-    let folded_b = Tensor::from_fn(&[c], |o| {
-        T::from_f64_lossy((bias[o] - mean[o]) * scale[o] + beta[o])
-    });
-    Some(Conv2d {
-        weight: folded_w,
-        bias: Some(folded_b),
-        options,
-    })
-}
-
-/// A layer's stored tensors by name.
-fn state<T: Scalar>(m: &dyn Module<T>) -> HashMap<String, Tensor<T>> {
-    let mut out = HashMap::new();
-    m.visit_state(&mut |name, _: StateKind, t| {
-        out.insert(name.to_string(), t.clone());
-    });
-    out
-}
-
-/// A tensor's values in `f64`.
-fn widen<T: Scalar>(t: &Tensor<T>) -> Vec<f64> {
-    t.data().iter().map(|v| v.to_f64_lossless()).collect()
+    Ok(copy_graph(graph)?.fold_batchnorm())
 }

@@ -121,6 +121,17 @@ pub trait Module<T: Scalar = f32>: Send + Sync {
         Vec::new()
     }
 
+    /// The module as a [`crate::Graph`], if it is one: how a caller holding a `&dyn Module`
+    /// cuts a graph at a named node (`--output-node`). The default is `None`.
+    fn as_graph(&self) -> Option<&crate::Graph<T>> {
+        None
+    }
+
+    /// The module as a [`crate::Sequential`], if it is one (as [`Module::as_graph`]).
+    fn as_sequential(&self) -> Option<&crate::Sequential<T>> {
+        None
+    }
+
     /// What a weights file records to rebuild the module: by default its spec as one layer.
     ///
     /// # Errors
@@ -273,6 +284,14 @@ impl<T: Scalar, M: Module<T> + ?Sized> Module<T> for Box<M> {
 
     fn named_children(&self) -> Vec<(String, &dyn Module<T>)> {
         (**self).named_children()
+    }
+
+    fn as_graph(&self) -> Option<&crate::Graph<T>> {
+        (**self).as_graph()
+    }
+
+    fn as_sequential(&self) -> Option<&crate::Sequential<T>> {
+        (**self).as_sequential()
     }
 
     fn structure(&self) -> Result<Structure> {

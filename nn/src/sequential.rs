@@ -252,6 +252,10 @@ impl<T: Scalar> Module<T> for Sequential<T> {
         })?;
         Ok(Structure::Sequential(spec))
     }
+
+    fn as_sequential(&self) -> Option<&Sequential<T>> {
+        Some(self)
+    }
 }
 
 impl<T: Scalar> Sequential<T> {

@@ -49,7 +49,7 @@ fn single<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) -> 
         "HardSwish" => unit(Box::new(Hardswish), c),
         "HardSigmoid" => unit(act::hard_sigmoid(n)?, c),
         "Clip" => unit(act::clip(c, n)?, c),
-        "Softmax" => unit(act::softmax(c, n, x.1.len())?, c),
+        "Softmax" | "LogSoftmax" => unit(act::softmax(c, n, x.1.len())?, c),
         "Identity" | "Dropout" => Ok(Val::Node(x.0, x.1)),
         "Add" | "Sub" | "Mul" | "Div" => {
             let y = c.node_value(&n.input[1]);

@@ -1,7 +1,7 @@
 //! Activations with settings: `HardSigmoid` (PyTorch's), `Clip` as ReLU6/ReLU, `Softmax`.
 
 use smoothgrad_autograd::Scalar;
-use smoothgrad_nn::{Hardsigmoid, Module, ReLU, ReLU6, Softmax};
+use smoothgrad_nn::{Hardsigmoid, LogSoftmax, Module, ReLU, ReLU6, Softmax};
 
 use crate::attr;
 use crate::constant::Const;
@@ -43,15 +43,22 @@ pub fn clip<T: Scalar>(c: &Converter<T>, n: &NodeProto) -> R<Box<dyn Module<T>>>
     }
 }
 
-/// `Softmax` over its axis (the last by default from opset 13, axis 1 before, where only
-/// the last axis is supported).
+/// `Softmax` or `LogSoftmax` over its axis (the last by default from opset 13, axis 1 before,
+/// where only the last axis is supported).
 pub fn softmax<T: Scalar>(c: &Converter<T>, n: &NodeProto, rank: usize) -> R<Box<dyn Module<T>>> {
     let a = axis(
         attr::int(n, "axis", if c.opset >= 13 { -1 } else { 1 }),
         rank,
     )?;
     if c.opset < 13 && a != rank - 1 {
-        return Err("before opset 13, only Softmax over the last axis is supported".into());
+        return Err(format!(
+            "before opset 13, only {} over the last axis is supported",
+            n.op_type()
+        ));
     }
-    Ok(Box::new(Softmax { dim: a }))
+    if n.op_type() == "LogSoftmax" {
+        Ok(Box::new(LogSoftmax { dim: a }))
+    } else {
+        Ok(Box::new(Softmax { dim: a }))
+    }
 }

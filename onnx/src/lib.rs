@@ -41,6 +41,7 @@ mod layers_pool;
 mod layers_shape;
 mod load;
 pub mod proto;
+pub mod summary;
 mod validate;
 
 use std::path::Path;

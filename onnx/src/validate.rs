@@ -29,6 +29,7 @@ pub const CONVERTED: &[&str] = &[
     "Reshape",
     "Concat",
     "Softmax",
+    "LogSoftmax",
     "Identity",
     "Dropout",
     "Split",

@@ -149,19 +149,46 @@ impl<'a, T: Scalar> Cut<'a, T> {
     /// If the graph has no node of that name (the message lists the nodes).
     pub fn node(graph: &'a Graph<T>, name: &str) -> std::result::Result<Self, String> {
         let value = graph.find(name).ok_or_else(|| {
-            let names: Vec<String> = graph
-                .nodes()
-                .iter()
-                .map(|n| format!("{:?}", n.name()))
-                .collect();
+            let names: Vec<&str> = graph.nodes().iter().map(|n| n.name()).collect();
             format!(
                 "the graph has no node named {name:?} (its nodes: {})",
-                names.join(", ")
+                some_names(&names, name)
             )
         })?;
         Ok(Cut {
             to: To::Node(graph, value),
         })
+    }
+
+    /// The output of the part of `model` named `name` (Xplique's `output_layer`, the CLI's
+    /// `--output-node`): a node of a [`Graph`] ([`Cut::node`]), or a layer of a [`Sequential`] by
+    /// its name ([`Module::named_children`]: its index, `"3"`, unless named), explained through
+    /// that layer.
+    ///
+    /// # Errors
+    /// If no node or layer has that name (the message lists a few that do), or the model is
+    /// neither a graph nor a `Sequential`.
+    pub fn output_node(model: &'a dyn Module<T>, name: &str) -> std::result::Result<Self, String> {
+        if let Some(graph) = model.as_graph() {
+            return Self::node(graph, name);
+        }
+        let Some(seq) = model.as_sequential() else {
+            return Err(format!(
+                "cannot explain the node {name:?}: the model has no named nodes (it is neither a \
+                 graph nor a sequence of layers)"
+            ));
+        };
+        let children = seq.named_children();
+        match children.iter().position(|(n, _)| n == name) {
+            Some(i) => Self::new(seq, i + 1),
+            None => {
+                let names: Vec<&str> = children.iter().map(|(n, _)| n.as_str()).collect();
+                Err(format!(
+                    "the model has no layer named {name:?} (its layers: {})",
+                    some_names(&names, name)
+                ))
+            }
+        }
     }
 
     /// How many of the model's children ([`Module::named_children`]) the cut keeps: for a
@@ -222,6 +249,29 @@ impl<T: Scalar> Model<T> for Cut<'_, T> {
         Module::is_training(self.model())
     }
 }
+
+/// Up to [`SOME_NAMES`] of `names`, quoted: those containing `query` first (so a near miss finds
+/// its node in a model of hundreds), then the rest in order, and how many there are in all.
+fn some_names(names: &[&str], query: &str) -> String {
+    let (near, rest): (Vec<&str>, Vec<&str>) = names
+        .iter()
+        .copied()
+        .partition(|n| !query.is_empty() && n.contains(query));
+    let shown: Vec<String> = near
+        .iter()
+        .chain(&rest)
+        .take(SOME_NAMES)
+        .map(|n| format!("{n:?}"))
+        .collect();
+    if names.len() > SOME_NAMES {
+        format!("{}, ... ({} in all)", shown.join(", "), names.len())
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// How many names [`Cut::node`]'s error lists.
+const SOME_NAMES: usize = 8;
 
 /// A closure as a model: `FnModel::new(|x| x.matmul_t(w).relu())`.
 pub struct FnModel<F>(F);

@@ -42,7 +42,11 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
             inputs.tensor.shape()
         )));
     }
-    let cut = Cut::before_softmax(&*model);
+    let cut = match &plan.output_node {
+        Some(name) => Cut::output_node(&*model, name)
+            .map_err(|e| CliError::input(format!("--output-node: {e}")))?,
+        None => Cut::before_softmax(&*model),
+    };
     let (targets, origin) = inputs.targets(plan.target);
     let (outcome, classes) = in_pool(plan.threads, || {
         let outcome = explain(&plan, &cut, &inputs.tensor, &targets)

@@ -43,6 +43,7 @@
 
 mod builder;
 mod description;
+pub(crate) mod fold;
 mod op_text;
 mod tensor_op;
 
@@ -147,12 +148,6 @@ impl<T: Scalar> Graph<T> {
         }
         self.nodes.truncate(output.0 + 1);
         Ok(Self::from_parts(self.nodes, output))
-    }
-
-    /// Replaces what node `index` computes, keeping its name and inputs (how folding swaps a
-    /// convolution for its folded copy).
-    pub(crate) fn set_kind(&mut self, index: usize, kind: NodeKind<T>) {
-        self.nodes[index].kind = kind;
     }
 
     /// The graph's structure as text, one node per line (see [`Graph::from_description`] for the
@@ -437,6 +432,10 @@ impl<T: Scalar> Module<T> for Graph<T> {
     /// [`Structure::Graph`] of its [`Graph::description`].
     fn structure(&self) -> Result<Structure> {
         self.description().map(Structure::Graph)
+    }
+
+    fn as_graph(&self) -> Option<&Graph<T>> {
+        Some(self)
     }
 }
 
