@@ -138,10 +138,25 @@ where
         )
         .map_err(|err| format!("the base method failed: {err}"))?
         .values;
-    close(&e.mean, &base, tol, "noise 0: SmoothGrad vs the base method")?;
+    close(
+        &e.mean,
+        &base,
+        tol,
+        "noise 0: SmoothGrad vs the base method",
+    )?;
     let squared = base.map(|v| v * v);
-    close(&e.mean_of_squares, &squared, tol, "noise 0: SmoothGrad-squared vs the base method squared")?;
-    close(&e.variance, &base.map(|_| T::zero()), tol, "noise 0: VarGrad vs 0")
+    close(
+        &e.mean_of_squares,
+        &squared,
+        tol,
+        "noise 0: SmoothGrad-squared vs the base method squared",
+    )?;
+    close(
+        &e.variance,
+        &base.map(|_| T::zero()),
+        tol,
+        "noise 0: VarGrad vs 0",
+    )
 }
 
 /// For a model linear (affine) in its input and a linear score ([`Operator::Logit`] or
@@ -173,8 +188,18 @@ where
         .values;
     for &sigma in levels {
         let e = run(&at_level(sg, sigma), case)?;
-        close(&e.mean, &gradient, tol, &format!("linear model, noise {sigma}: SmoothGrad vs the gradient"))?;
-        close(&e.variance, &gradient.map(|_| T::zero()), tol, &format!("linear model, noise {sigma}: VarGrad vs 0"))?;
+        close(
+            &e.mean,
+            &gradient,
+            tol,
+            &format!("linear model, noise {sigma}: SmoothGrad vs the gradient"),
+        )?;
+        close(
+            &e.variance,
+            &gradient.map(|_| T::zero()),
+            tol,
+            &format!("linear model, noise {sigma}: VarGrad vs 0"),
+        )?;
     }
     Ok(())
 }
@@ -226,7 +251,9 @@ where
             .sum())
     };
     if seeds < 2 || n == 0 {
-        return Err(format!("expected n >= 1 and seeds >= 2, found n = {n}, seeds = {seeds}"));
+        return Err(format!(
+            "expected n >= 1 and seeds >= 2, found n = {n}, seeds = {seeds}"
+        ));
     }
     let (small, large) = (spread(n)?, spread(4 * n)?);
     if !(small > 0.0 && large > 0.0) {
@@ -262,7 +289,13 @@ where
     M: Method<T, D> + Clone,
 {
     let (ea, eb) = (run(&at_level(sg, a), case)?, run(&at_level(sg, b), case)?);
-    let norm = |t: &Tensor<T>| t.data().iter().map(|v| v.to_f64_lossless().powi(2)).sum::<f64>().sqrt();
+    let norm = |t: &Tensor<T>| {
+        t.data()
+            .iter()
+            .map(|v| v.to_f64_lossless().powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
     let diff = norm(&ea.mean.zip_map(&eb.mean, |p, q| p - q));
     let relative = diff / norm(&ea.mean);
     if relative >= min_relative {
@@ -307,7 +340,9 @@ where
     for &b in batch_sizes {
         for &t in threads {
             let e = with(b, t)?;
-            let what = |s: &str| format!("batch size {b}, {t} threads vs batch size {b0}, {t0} threads: {s}");
+            let what = |s: &str| {
+                format!("batch size {b}, {t} threads vs batch size {b0}, {t0} threads: {s}")
+            };
             if e.samples != reference.samples {
                 return Err(what(&format!(
                     "expected samples {:?}, found {:?}",
@@ -315,7 +350,12 @@ where
                 )));
             }
             close(&e.mean, &reference.mean, tol, &what("mean"))?;
-            close(&e.mean_of_squares, &reference.mean_of_squares, tol, &what("mean of squares"))?;
+            close(
+                &e.mean_of_squares,
+                &reference.mean_of_squares,
+                tol,
+                &what("mean of squares"),
+            )?;
             close(&e.variance, &reference.variance, tol, &what("variance"))?;
             close(&e.std_error, &reference.std_error, tol, &what("std error"))?;
         }

@@ -90,13 +90,26 @@ fn changing_the_noise_level_changes_the_result() {
     let model = tanh_mlp(3);
     let inputs = Tensor::<f64>::randn_seeded(&[2, 5], 4);
     let targets = Targets::Classes(vec![0, 2]);
-    let case = Case { model: &model, inputs: &inputs, targets: &targets, operator: &Operator::Logit };
+    let case = Case {
+        model: &model,
+        inputs: &inputs,
+        targets: &targets,
+        operator: &Operator::Logit,
+    };
     kit::noise_level_matters(&sg(Gradient, 16), &case, (0.1, 1.0), 0.05).unwrap();
     // The check can fail: on a linear model, no noise level changes anything.
     let linear: Sequential<f64> = Sequential::from_spec_seeded("linear(5,3)", 1).unwrap();
-    let case = Case { model: &linear, inputs: &inputs, targets: &targets, operator: &Operator::Logit };
+    let case = Case {
+        model: &linear,
+        inputs: &inputs,
+        targets: &targets,
+        operator: &Operator::Logit,
+    };
     let err = kit::noise_level_matters(&sg(Gradient, 16), &case, (0.1, 1.0), 0.05).unwrap_err();
-    assert!(err.starts_with("expected noise 0.1 and 1 to give results at least 0.05 apart"), "{err}");
+    assert!(
+        err.starts_with("expected noise 0.1 and 1 to give results at least 0.05 apart"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -104,7 +117,12 @@ fn the_estimates_variance_falls_as_one_over_n() {
     let model = tanh_mlp(5);
     let inputs = Tensor::<f64>::randn_seeded(&[1, 5], 6);
     let targets = Targets::Classes(vec![1]);
-    let case = Case { model: &model, inputs: &inputs, targets: &targets, operator: &Operator::Logit };
+    let case = Case {
+        model: &model,
+        inputs: &inputs,
+        targets: &targets,
+        operator: &Operator::Logit,
+    };
     let mut s = sg(Gradient, 1);
     s.noise.level = NoiseLevel::Absolute(0.5);
     kit::variance_falls_as_one_over_n(&s, &case, 4, 64, 0.25).unwrap();
@@ -123,7 +141,16 @@ fn the_checks_see_a_broken_explainer() {
     });
     let inputs = Tensor::<f64>::randn_seeded(&[1, 3], 2);
     let targets = Targets::Classes(vec![0]);
-    let case = Case { model: &interacting, inputs: &inputs, targets: &targets, operator: &Operator::Logit };
-    let err = kit::independent_of_batching(&sg(Gradient, 6), &case, &[1, 6], &[1], 0.0).unwrap_err();
-    assert!(err.starts_with("batch size 6, 1 threads vs batch size 1, 1 threads: mean"), "{err}");
+    let case = Case {
+        model: &interacting,
+        inputs: &inputs,
+        targets: &targets,
+        operator: &Operator::Logit,
+    };
+    let err =
+        kit::independent_of_batching(&sg(Gradient, 6), &case, &[1, 6], &[1], 0.0).unwrap_err();
+    assert!(
+        err.starts_with("batch size 6, 1 threads vs batch size 1, 1 threads: mean"),
+        "{err}"
+    );
 }

@@ -34,7 +34,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let e = sg.explain(&model, &image, &targets, &Operator::Logit)?;
     let g = Gradient.explain(&model, &image, &targets, &Operator::Logit, 1)?;
 
-    println!("predicted class {class}; |attribution| per pixel, SmoothGrad (50 samples) | gradient");
+    println!(
+        "predicted class {class}; |attribution| per pixel, SmoothGrad (50 samples) | gradient"
+    );
     for r in 0..6 {
         let row = |t: &Tensor<f32>| -> String {
             (0..6)

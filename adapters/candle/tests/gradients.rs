@@ -20,7 +20,10 @@ fn candle_gradient(cnn: &TinyCnn, x: &[f64], class: usize) -> Vec<f64> {
 fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     for (i, (p, q)) in a.iter().zip(b).enumerate() {
-        assert!((p - q).abs() <= tol * (1.0 + q.abs()), "{what}: element {i}: {p} vs {q}");
+        assert!(
+            (p - q).abs() <= tol * (1.0 + q.abs()),
+            "{what}: element {i}: {p} vs {q}"
+        );
     }
 }
 
@@ -45,7 +48,12 @@ fn every_noisy_sample_has_candles_gradient_for_every_target() {
         ..SmoothGrad::default()
     };
     let e = sg
-        .explain(&model, &inputs, &Targets::Multiple(targets.clone()), &Operator::Logit)
+        .explain(
+            &model,
+            &inputs,
+            &Targets::Multiple(targets.clone()),
+            &Operator::Logit,
+        )
         .unwrap();
     assert_eq!(e.mean.shape(), &[3, 2, 1, 6, 6]);
     let len = 36;
@@ -65,7 +73,12 @@ fn every_noisy_sample_has_candles_gradient_for_every_target() {
             for i in 0..sg.samples {
                 let own = candle_gradient(&reference, &noisy[i * len..(i + 1) * len], class);
                 let ours = &scored[j].gradients.data()[i * len..(i + 1) * len];
-                assert_close(ours, &own, 1e-12, &format!("input {n}, sample {i}, class {class}"));
+                assert_close(
+                    ours,
+                    &own,
+                    1e-12,
+                    &format!("input {n}, sample {i}, class {class}"),
+                );
                 for (s, g) in sum.iter_mut().zip(&own) {
                     *s += g / sg.samples as f64;
                 }
@@ -97,14 +110,26 @@ fn smoothgrad_at_noise_zero_is_candles_input_gradient() {
         ..SmoothGrad::default()
     };
     let e = sg
-        .explain(&model, &inputs, &Targets::Multiple(targets.clone()), &Operator::Logit)
+        .explain(
+            &model,
+            &inputs,
+            &Targets::Multiple(targets.clone()),
+            &Operator::Logit,
+        )
         .unwrap();
     for (n, classes) in targets.iter().enumerate() {
         for (j, &class) in classes.iter().enumerate() {
             let own = candle_gradient(&reference, &inputs.data()[n * 36..(n + 1) * 36], class);
             let start = (n * 2 + j) * 36;
-            assert_close(&e.mean.data()[start..start + 36], &own, 1e-12, &format!("input {n}, class {class}"));
-            assert!(e.variance.data()[start..start + 36].iter().all(|v| v.abs() < 1e-20));
+            assert_close(
+                &e.mean.data()[start..start + 36],
+                &own,
+                1e-12,
+                &format!("input {n}, class {class}"),
+            );
+            assert!(e.variance.data()[start..start + 36]
+                .iter()
+                .all(|v| v.abs() < 1e-20));
         }
     }
 }
@@ -123,8 +148,19 @@ fn a_probability_score_is_pulled_back_through_candle() {
     let p = exp.broadcast_div(&exp.sum_keepdim(1).unwrap()).unwrap();
     let prob = p.i((0, 2)).unwrap();
     let own = prob.backward().unwrap();
-    let own: Vec<f64> = own.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-    assert_close(scored[0].gradients.data(), &own, 1e-10, "probability gradient");
+    let own: Vec<f64> = own
+        .get(v.as_tensor())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_close(
+        scored[0].gradients.data(),
+        &own,
+        1e-10,
+        "probability gradient",
+    );
     let p_value: f64 = prob.to_scalar().unwrap();
     assert!((scored[0].scores.data()[0] - p_value).abs() < 1e-12);
 }
@@ -135,8 +171,16 @@ fn a_shape_the_candle_model_rejects_is_an_input_error() {
     let model = Candle::new(move |x: &candle_core::Tensor| cnn.forward(x));
     let wrong = Tensor::<f64>::zeros(&[2, 1, 5, 5]);
     let err = SmoothGrad::default()
-        .explain(&model, &wrong, &Targets::Classes(vec![0, 1]), &Operator::Logit)
+        .explain(
+            &model,
+            &wrong,
+            &Targets::Classes(vec![0, 1]),
+            &Operator::Logit,
+        )
         .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("the candle model rejects input of shape [1, 1, 5, 5]"), "{msg}");
+    assert!(
+        msg.contains("the candle model rejects input of shape [1, 1, 5, 5]"),
+        "{msg}"
+    );
 }

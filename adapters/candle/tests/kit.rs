@@ -67,7 +67,12 @@ fn changing_the_noise_level_changes_the_result() {
     let model = cnn();
     let inputs = Tensor::<f64>::randn_seeded(&[2, 1, 6, 6], 4);
     let targets = Targets::Classes(vec![0, 1]);
-    let case = Case { model: &model, inputs: &inputs, targets: &targets, operator: &Operator::Logit };
+    let case = Case {
+        model: &model,
+        inputs: &inputs,
+        targets: &targets,
+        operator: &Operator::Logit,
+    };
     kit::noise_level_matters(&sg(Gradient, 16), &case, (0.1, 1.0), 0.05).unwrap();
 }
 
@@ -76,7 +81,12 @@ fn the_estimates_variance_falls_as_one_over_n() {
     let model = cnn();
     let inputs = Tensor::<f64>::randn_seeded(&[1, 1, 6, 6], 8);
     let targets = Targets::Classes(vec![2]);
-    let case = Case { model: &model, inputs: &inputs, targets: &targets, operator: &Operator::Logit };
+    let case = Case {
+        model: &model,
+        inputs: &inputs,
+        targets: &targets,
+        operator: &Operator::Logit,
+    };
     let mut s = sg(Gradient, 1);
     s.noise.level = smoothgrad::NoiseLevel::Absolute(0.5);
     kit::variance_falls_as_one_over_n(&s, &case, 4, 64, 0.25).unwrap();
