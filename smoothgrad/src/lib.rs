@@ -20,8 +20,11 @@
 #![warn(missing_docs)]
 
 pub mod datasets;
+mod differentiable;
 mod error;
 mod explanation;
+#[cfg(feature = "proptest")]
+pub mod kit;
 pub mod method;
 pub mod metrics;
 mod model;
@@ -34,6 +37,7 @@ mod target;
 pub mod threads;
 mod validate;
 
+pub use differentiable::{Differentiable, Scored};
 pub use error::{ExplainError, Result};
 pub use explanation::{Aggregation, Attribution, Explanation};
 pub use method::{

@@ -5,7 +5,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use smoothgrad_autograd::{Scalar, Var};
+use smoothgrad_autograd::{Scalar, Tape, Tensor, Var};
+
+use crate::differentiable::Scored;
 
 /// A user-defined score: `(outputs [B, K], targets [B]) -> scores [B]`.
 pub type ScoreFn<T> = dyn for<'t> Fn(Var<'t, T>, &[usize]) -> Var<'t, T> + Send + Sync;
@@ -55,6 +57,22 @@ impl<T: Scalar> Operator<T> {
             Operator::LogProbability => outputs.log_softmax(1).pick(targets),
             Operator::Output(k) => outputs.pick(&vec![*k; targets.len()]),
             Operator::Custom(f) => f(outputs, targets),
+        }
+    }
+
+    /// The scores `[B]` of plain outputs `z` `[B, K]` (computed by any framework) and their
+    /// gradients with respect to the outputs, `dS/dz` `[B, K]`, on a tape of their own: what a
+    /// [`crate::Differentiable`] model of another framework pulls back to its input
+    /// (`dS/dx = (dz/dx)^T dS/dz`, one vector-Jacobian product), so that every operator, custom
+    /// ones included, works with every framework.
+    pub fn output_gradients(&self, outputs: &Tensor<T>, targets: &[usize]) -> Scored<T> {
+        let tape = Tape::new();
+        let z = tape.var(outputs.clone());
+        let scores = self.score(z, targets);
+        let gradients = tape.backward(scores.sum()).wrt(z);
+        Scored {
+            scores: scores.value(),
+            gradients,
         }
     }
 

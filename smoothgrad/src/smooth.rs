@@ -14,10 +14,10 @@
 use rayon::prelude::*;
 use smoothgrad_autograd::{Scalar, Tensor};
 
+use crate::differentiable::Differentiable;
 use crate::error::{ExplainError, Result};
 use crate::explanation::{arrange, Explanation};
 use crate::method::{Gradient, Method};
-use crate::model::Model;
 use crate::noise::Noise;
 use crate::operator::Operator;
 use crate::stats::Welford;
@@ -104,18 +104,22 @@ impl<M> SmoothGrad<M> {
     ///
     /// The results have the inputs' shape, or `[N, M, ...]` for `M > 1` classes per input.
     ///
+    /// `model` is any [`Differentiable`] model the base method accepts: every [`crate::Model`]
+    /// (our tape), or a model of another framework for the methods that need only input
+    /// gradients.
+    ///
     /// # Errors
     /// [`ExplainError`] for an input shape the model rejects, non-finite inputs, targets out of
     /// range, zero samples, negative noise, a batch size or thread count of 0.
-    pub fn explain<T: Scalar>(
+    pub fn explain<T: Scalar, D: Differentiable<T> + ?Sized>(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         inputs: &Tensor<T>,
         targets: &Targets,
         operator: &Operator<T>,
     ) -> Result<Explanation<T>>
     where
-        M: Method<T>,
+        M: Method<T, D>,
     {
         self.validate()?;
         let req = Request::new(model, inputs, targets, operator, self.batch_size)?;
@@ -123,14 +127,14 @@ impl<M> SmoothGrad<M> {
         threads::run_in_pool(self.threads, || self.run(model, &req, operator))?
     }
 
-    fn run<T: Scalar>(
+    fn run<T: Scalar, D: Differentiable<T> + ?Sized>(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         req: &Request<'_, T>,
         operator: &Operator<T>,
     ) -> Result<Explanation<T>>
     where
-        M: Method<T>,
+        M: Method<T, D>,
     {
         let (len, slots) = (req.input_len(), req.slots());
         let mut finished: Vec<[Vec<T>; 4]> = Vec::new();
@@ -164,15 +168,15 @@ impl<M> SmoothGrad<M> {
     }
 
     /// The statistics of every slot of input `n`, fed sample by sample in order.
-    fn explain_one<T: Scalar>(
+    fn explain_one<T: Scalar, D: Differentiable<T> + ?Sized>(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         req: &Request<'_, T>,
         operator: &Operator<T>,
         n: usize,
     ) -> Vec<Welford>
     where
-        M: Method<T>,
+        M: Method<T, D>,
     {
         let x = req.input(n);
         let sigma = self.noise.sigma(x);

@@ -1,9 +1,9 @@
 //! [`Targets`]: which class to explain for each input.
 
-use smoothgrad_autograd::{argmax, Scalar, Tape, Tensor};
+use smoothgrad_autograd::{argmax, Scalar, Tensor};
 
+use crate::differentiable::Differentiable;
 use crate::error::{ExplainError, Result};
-use crate::model::Model;
 
 /// The classes to explain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,16 +27,16 @@ impl From<Vec<usize>> for Targets {
 impl Targets {
     /// Resolves to `classes[n]` for each input `n` (all of one length), checking the count and the
     /// range against a model with `k` outputs. `Predicted` runs the model once on `inputs`.
-    pub(crate) fn resolve<T: Scalar>(
+    pub(crate) fn resolve<T: Scalar, D: Differentiable<T> + ?Sized>(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         inputs: &Tensor<T>,
         k: usize,
     ) -> Result<Vec<Vec<usize>>> {
         let n = inputs.shape()[0];
         let lists = match self {
             Targets::Predicted => {
-                let outputs = outputs(model, inputs);
+                let outputs = model.outputs(inputs);
                 let mut lists = Vec::with_capacity(n);
                 for (input, row) in outputs.data().chunks(k).enumerate() {
                     let class = argmax(row).expect("K >= 1 outputs");
@@ -89,18 +89,16 @@ impl Targets {
 ///
 /// # Panics
 /// If `k` is 0.
-pub fn predicted<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>, k: usize) -> Vec<usize> {
-    let out = outputs(model, inputs);
+pub fn predicted<T: Scalar, D: Differentiable<T> + ?Sized>(
+    model: &D,
+    inputs: &Tensor<T>,
+    k: usize,
+) -> Vec<usize> {
+    let out = model.outputs(inputs);
     out.data()
         .chunks(k)
         .map(|row| argmax(row).expect("a row of k >= 1 outputs"))
         .collect()
-}
-
-/// The model's outputs on `inputs`, computed on a tape of its own.
-fn outputs<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>) -> Tensor<T> {
-    let tape = Tape::new();
-    model.forward(tape.constant(inputs.clone())).value()
 }
 
 #[cfg(test)]

@@ -2,15 +2,15 @@
 
 use smoothgrad_autograd::{Scalar, Tape, Tensor};
 
+use crate::differentiable::Differentiable;
 use crate::error::{ExplainError, Result};
-use crate::model::Model;
 use crate::operator::Operator;
 use crate::target::Targets;
 
 /// Checks that the operator can score the outputs of a model with `k` outputs: `Output(j)` needs
 /// `j < k`, and a custom score must give one value per row (probed on one input of zeros).
-fn check_operator<T: Scalar>(
-    model: &dyn Model<T>,
+fn check_operator<T: Scalar, D: Differentiable<T> + ?Sized>(
+    model: &D,
     operator: &Operator<T>,
     one: &[usize],
     k: usize,
@@ -22,7 +22,7 @@ fn check_operator<T: Scalar>(
         )),
         Operator::Custom(score) => {
             let tape = Tape::<T>::new();
-            let outputs = model.forward(tape.constant(Tensor::zeros(one)));
+            let outputs = tape.constant(model.outputs(&Tensor::zeros(one)));
             let shape = score(outputs, &[0]).shape();
             if shape == [1] {
                 Ok(())
@@ -44,8 +44,8 @@ pub(crate) struct Request<'a, T: Scalar> {
 }
 
 impl<'a, T: Scalar> Request<'a, T> {
-    pub(crate) fn new(
-        model: &dyn Model<T>,
+    pub(crate) fn new<D: Differentiable<T> + ?Sized>(
+        model: &D,
         inputs: &'a Tensor<T>,
         targets: &Targets,
         operator: &Operator<T>,

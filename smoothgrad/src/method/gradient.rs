@@ -1,28 +1,28 @@
 //! The plain gradient (saliency map) and gradient x input.
 
-use smoothgrad_autograd::{ReluBackward, Scalar, Tensor};
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use super::{gradients, Method};
-use crate::model::Model;
+use crate::differentiable::Differentiable;
 use crate::operator::Operator;
 
 /// The gradient of the score: `M_c(x) = dS_c(x)/dx` (Simonyan, Vedaldi & Zisserman 2013).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Gradient;
 
-impl<T: Scalar> Method<T> for Gradient {
+impl<T: Scalar, D: Differentiable<T> + ?Sized> Method<T, D> for Gradient {
     fn name(&self) -> String {
         "gradient".into()
     }
 
     fn attribute(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         x: &Tensor<T>,
         targets: &[Vec<usize>],
         operator: &Operator<T>,
     ) -> Vec<Tensor<T>> {
-        gradients(model, x, targets, operator, ReluBackward::Standard)
+        gradients(model, x, targets, operator)
     }
 }
 
@@ -31,19 +31,19 @@ impl<T: Scalar> Method<T> for Gradient {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GradientXInput;
 
-impl<T: Scalar> Method<T> for GradientXInput {
+impl<T: Scalar, D: Differentiable<T> + ?Sized> Method<T, D> for GradientXInput {
     fn name(&self) -> String {
         "gradient_x_input".into()
     }
 
     fn attribute(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         x: &Tensor<T>,
         targets: &[Vec<usize>],
         operator: &Operator<T>,
     ) -> Vec<Tensor<T>> {
-        gradients(model, x, targets, operator, ReluBackward::Standard)
+        gradients(model, x, targets, operator)
             .into_iter()
             .map(|g| g.zip_map(x, |g, x| g * x))
             .collect()

@@ -1,9 +1,9 @@
 //! Integrated gradients (Sundararajan, Taly & Yan 2017).
 
-use smoothgrad_autograd::{ReluBackward, Scalar, Tensor};
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use super::{gradients, Method};
-use crate::model::Model;
+use crate::differentiable::Differentiable;
 use crate::operator::Operator;
 
 /// The reference point `x'` the path starts from.
@@ -96,7 +96,7 @@ impl<T: Scalar> IntegratedGradients<T> {
     }
 }
 
-impl<T: Scalar> Method<T> for IntegratedGradients<T> {
+impl<T: Scalar, D: Differentiable<T> + ?Sized> Method<T, D> for IntegratedGradients<T> {
     fn name(&self) -> String {
         "integrated_gradients".into()
     }
@@ -138,7 +138,7 @@ impl<T: Scalar> Method<T> for IntegratedGradients<T> {
 
     fn attribute(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         x: &Tensor<T>,
         targets: &[Vec<usize>],
         operator: &Operator<T>,
@@ -164,7 +164,7 @@ impl<T: Scalar> Method<T> for IntegratedGradients<T> {
             shape[0] = chunk.len();
             let xs = Tensor::from_vec(data, &shape).expect("path points fill the batch");
             let ts: Vec<Vec<usize>> = chunk.iter().map(|&(_, r)| targets[r].clone()).collect();
-            let grads = gradients(model, &xs, &ts, operator, ReluBackward::Standard);
+            let grads = gradients(model, &xs, &ts, operator);
             for (j, g) in grads.iter().enumerate() {
                 for (c, &(k, r)) in chunk.iter().enumerate() {
                     let w = T::from_f64_lossy(nodes[k].1);

@@ -7,6 +7,12 @@
 //!   al. 2017).
 //! - [`GuidedBackprop`]: the gradient with ReLUs passing only positive gradients back
 //!   (Springenberg et al. 2015).
+//!
+//! A method is generic over the model type `D` it accepts. The first three need only scores and
+//! input gradients, so they run over every [`Differentiable`] model (ours through the tape, or a
+//! model of another framework); guided backpropagation changes the backward rule of the tape's
+//! ReLUs, so it requires a [`Model`] (our tape), and asking for it over any other model does not
+//! compile.
 
 mod gradient;
 mod guided_backprop;
@@ -16,8 +22,9 @@ pub use gradient::{Gradient, GradientXInput};
 pub use guided_backprop::GuidedBackprop;
 pub use integrated_gradients::{Baseline, IntegratedGradients, Rule, MAX_STEPS};
 
-use smoothgrad_autograd::{ReluBackward, Scalar, Tape, Tensor};
+use smoothgrad_autograd::{Scalar, Tensor};
 
+use crate::differentiable::Differentiable;
 use crate::error::Result;
 use crate::explanation::Attribution;
 use crate::model::Model;
@@ -25,8 +32,9 @@ use crate::operator::Operator;
 use crate::target::Targets;
 use crate::validate::Request;
 
-/// An attribution method over a batch.
-pub trait Method<T: Scalar = f32>: Sync {
+/// An attribution method over a batch, for models of type `D` (by default, any model on our tape:
+/// a method of your own that records on the tape implements `Method<T>`).
+pub trait Method<T: Scalar = f32, D: Differentiable<T> + ?Sized = dyn Model<T>>: Sync {
     /// A short name (`gradient`, `integrated_gradients`, ...).
     fn name(&self) -> String;
 
@@ -34,7 +42,7 @@ pub trait Method<T: Scalar = f32>: Sync {
     /// explaining class `targets[b][j]` for row `b`. Inputs and targets are already validated.
     fn attribute(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         x: &Tensor<T>,
         targets: &[Vec<usize>],
         operator: &Operator<T>,
@@ -56,7 +64,7 @@ pub trait Method<T: Scalar = f32>: Sync {
     /// range, a batch size of 0.
     fn explain(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         inputs: &Tensor<T>,
         targets: &Targets,
         operator: &Operator<T>,
@@ -84,25 +92,16 @@ pub trait Method<T: Scalar = f32>: Sync {
     }
 }
 
-/// `dS/dx` for every target slot: one forward of `x`, then one backward per slot, with the given
-/// ReLU rule. Returns one `[B, ...]` gradient per slot.
-pub(crate) fn gradients<T: Scalar>(
-    model: &dyn Model<T>,
+/// `dS/dx` for every target slot, one `[B, ...]` gradient per slot.
+pub(crate) fn gradients<T: Scalar, D: Differentiable<T> + ?Sized>(
+    model: &D,
     x: &Tensor<T>,
     targets: &[Vec<usize>],
     operator: &Operator<T>,
-    relu: ReluBackward,
 ) -> Vec<Tensor<T>> {
-    let tape = Tape::new();
-    tape.set_relu_backward(relu);
-    let input = tape.var(x.clone());
-    let outputs = model.forward(input);
-    let slots = targets.first().map_or(0, Vec::len);
-    (0..slots)
-        .map(|j| {
-            let column: Vec<usize> = targets.iter().map(|t| t[j]).collect();
-            let score = operator.score(outputs, &column).sum();
-            tape.backward(score).wrt(input)
-        })
+    model
+        .scores_and_gradients(x, targets, operator)
+        .into_iter()
+        .map(|s| s.gradients)
         .collect()
 }
