@@ -42,7 +42,8 @@ const PLAIN_BN: &str = "conv2d(3,8,3,padding=1,bias=False), batchnorm2d(8), relu
 
 /// [`PLAIN_BN`] with global max pooling instead of global average pooling: the class score is
 /// the strongest local evidence anywhere, which the distractors and the background cannot dilute.
-const PLAIN_BN_MAX: &str = "conv2d(3,8,3,padding=1,bias=False), batchnorm2d(8), relu, maxpool2d(2), \
+const PLAIN_BN_MAX: &str =
+    "conv2d(3,8,3,padding=1,bias=False), batchnorm2d(8), relu, maxpool2d(2), \
     conv2d(8,16,3,padding=1,bias=False), batchnorm2d(16), relu, maxpool2d(2), \
     conv2d(16,32,3,padding=1,bias=False), batchnorm2d(32), relu, \
     conv2d(32,32,3,padding=1,bias=False), batchnorm2d(32), relu, maxpool2d(2), \
