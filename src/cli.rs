@@ -34,15 +34,30 @@ pub struct DemoArgs {
     /// Where figures, metrics and the model go.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
-    /// Seed of the data, the weights and the noise.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seeds of the runs, comma-separated: each trains its own model on its own data and noise,
+    /// and the metrics are reported as mean and spread over them (default 0,1,2).
+    #[arg(long, alias = "seed", value_delimiter = ',', default_values_t = [0u64, 1, 2])]
+    pub seeds: Vec<u64>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// A shorter run (fewer images and epochs), for tests.
+    /// A shorter run (fewer images and epochs, seed 0 only), for tests.
     #[arg(long)]
     pub quick: bool,
+    /// Which candidate setup (dataset and model) to run; the README's setup log lists them
+    /// (default: the chosen one).
+    #[arg(long)]
+    pub setup: Option<String>,
+    /// Your own model (.onnx, or .safetensors as `explain` takes it) to explain instead of
+    /// training one; needs --input.
+    #[arg(long, requires = "input")]
+    pub model: Option<PathBuf>,
+    /// With --model: a folder of images (PNG/PPM/PGM, read as `explain` reads them).
+    #[arg(long, requires = "model")]
+    pub input: Option<PathBuf>,
+    /// With --model: normalization of the images, as `explain --normalize`.
+    #[arg(long, requires = "model")]
+    pub normalize: Option<String>,
 }
 
 /// The base attribution methods: what `--base` names, and each is a `--method` of its own.

@@ -1,5 +1,6 @@
-//! The demo end to end, in its `--quick` form: every figure, the metrics with every method key,
-//! and a model that `explain` can use.
+//! The demo end to end, in its `--quick` form: every figure and plot, the metrics with every
+//! method key, the self-contained report, and a model that `explain` can use; and the demo on a
+//! user's own ONNX model and a folder of images.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -28,18 +29,30 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
         "demo failed: {}\n{stdout}",
         String::from_utf8_lossy(&run.stderr)
     );
-    for file in [
+    let pictures = [
         "methods.png",
         "noise_sweep.png",
         "samples_sweep.png",
-        "metrics.json",
-        "model.safetensors",
-    ] {
+        "std_error.png",
+        "noise_metrics.png",
+        "deletion_insertion.png",
+    ];
+    for file in pictures
+        .iter()
+        .chain(&["metrics.json", "report.html", "model.safetensors"])
+    {
         assert!(out.join(file).is_file(), "missing {file}");
         assert!(stdout.contains(file), "the demo does not print {file}");
     }
+    // Seven columns of 64x64 scenes zoomed 3x, three rows (absolute, signed, overlay).
     let figure = smoothgrad_viz::load_png(out.join("methods.png")).unwrap();
-    assert!(figure.width() > 7 * 32 && figure.height() > 2 * 32);
+    assert!(
+        figure.width() > 7 * 192 && figure.height() > 3 * 192,
+        "{}x{}",
+        figure.width(),
+        figure.height()
+    );
+    assert_report_embeds(&out, &pictures);
 
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
@@ -82,8 +95,105 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
     let model: smoothgrad_nn::Sequential =
         smoothgrad_nn::weights::load(out.join("model.safetensors")).unwrap();
     assert_eq!(
-        smoothgrad_nn::Module::output_shape(&model, &[1, 3, 32, 32]).unwrap(),
+        smoothgrad_nn::Module::output_shape(&model, &[1, 3, 64, 64]).unwrap(),
         vec![1, 4]
     );
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The report is one page with every picture inlined as a PNG data URI (no file references).
+fn assert_report_embeds(out: &std::path::Path, pictures: &[&str]) {
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert_eq!(
+        html.matches("src=\"data:image/png;base64,iVBORw0KGgo")
+            .count(),
+        pictures.len(),
+        "every picture embedded as a PNG"
+    );
+    assert!(
+        !html.contains(".png\""),
+        "no picture referenced by file name"
+    );
+    assert!(html.contains("<table>") && html.contains("smoothgrad"));
+}
+
+#[test]
+fn demo_on_an_onnx_model_and_a_folder_of_images() {
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("onnx/tests/fixtures/resnet18.onnx");
+    let photos = temp_dir("demo-photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for k in 0..3usize {
+        // 32x32 RGB gradients with a bright square, different per image.
+        let mut data = vec![0.0f32; 3 * 32 * 32];
+        for (i, v) in data.iter_mut().enumerate() {
+            let (c, y, x) = (i / 1024, (i / 32) % 32, i % 32);
+            let square = (8 + 4 * k..20 + 4 * k).contains(&y) && (6..18).contains(&x);
+            *v = if square {
+                1.0
+            } else {
+                ((x + y * c + k) % 32) as f32 / 40.0
+            };
+        }
+        let image = smoothgrad_viz::Image::new(3, 32, 32, data).unwrap();
+        smoothgrad_viz::save_png(photos.join(format!("photo-{k}.png")), &image).unwrap();
+    }
+    std::fs::write(photos.join("notes.txt"), "not an image: skipped").unwrap();
+    let out = temp_dir("demo-onnx");
+    let run = bin()
+        .args(["demo", "--quick", "--threads", "2", "--model"])
+        .arg(&fixture)
+        .arg("--input")
+        .arg(&photos)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "demo failed: {}\n{stdout}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("explaining 3 images"), "{stdout}");
+    let pictures = [
+        "methods.png",
+        "noise_sweep.png",
+        "samples_sweep.png",
+        "std_error.png",
+        "deletion_insertion.png",
+    ];
+    assert_report_embeds(&out, &pictures);
+    assert!(!out.join("model.safetensors").exists());
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let sg = &metrics["smoothgrad"];
+    assert!(
+        sg.get("energy_in_mask").is_none(),
+        "no masks, no energy score"
+    );
+    for key in ["deletion_auc", "insertion_auc"] {
+        assert!((0.0..=1.0).contains(&sg[key].as_f64().unwrap()), "{key}");
+    }
+    assert!(sg["randomization_spearman"].as_f64().unwrap().abs() <= 1.0);
+
+    // A folder without images is one clear line and exit status 2.
+    let empty = temp_dir("demo-empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let run = bin()
+        .args(["demo", "--model"])
+        .arg(&fixture)
+        .arg("--input")
+        .arg(&empty)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("found none in"), "{stderr}");
+    for dir in [out, photos, empty] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

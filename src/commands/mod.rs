@@ -15,12 +15,7 @@ use crate::error::Result;
 /// A [`crate::CliError`]: one line for the user and the exit status.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => demo::run(&DemoArgs {
-            out: "out".into(),
-            seed: 0,
-            threads: None,
-            quick: false,
-        }),
+        None => demo::run(&DemoArgs::default_run()),
         Some(Command::Demo(a)) => demo::run(&a),
         Some(Command::Explain(a)) => explain::run(&a),
         Some(Command::Render(a)) => render::run(&a),

@@ -1,3 +1,4 @@
 //! Synthetic datasets with ground truth for evaluating explanations.
 
+pub mod scenes;
 pub mod shapes;

@@ -1,98 +1,161 @@
-//! The demo's figures, after the SmoothGrad paper's: methods side by side, a noise sweep and a
-//! sample-count sweep. Maps are drawn as PAIR `saliency` draws them (absolute values summed over
-//! channels, capped at the 99th percentile, scaled to [0, 1], grayscale).
+//! The demo's figures, after the SmoothGrad paper's: the methods side by side (absolute maps as
+//! PAIR `saliency` draws them, signed maps in a diverging colormap, and overlays on the input),
+//! the noise-level sweep (the paper's figure 3) and the sample-count sweep (figure 4).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use smoothgrad::Model;
 use smoothgrad_autograd::Tensor;
-use smoothgrad_viz::{grid, Colormap, GridOptions, Image, Pipeline};
+use smoothgrad_viz::{overlay, Colormap, Image, Pipeline};
 
+use super::canvas::labelled_grid;
 use super::methods::{self, METHODS};
-use super::train::Trained;
-use super::Plan;
-use crate::cli::DemoArgs;
 use crate::error::Result;
 
-/// Pixels per data pixel in the figures.
-const ZOOM: usize = 4;
+/// The relative noise levels of the noise sweep (the paper's figure 3 spans 0% to 50%).
+pub const NOISE_LEVELS: [f64; 6] = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5];
+/// The sample counts of the sample sweep (the paper's figure 4).
+pub const SAMPLE_COUNTS: [usize; 6] = [1, 5, 10, 20, 50, 100];
 
-/// The relative noise levels of the noise sweep (the paper's Figure 3 spans 0% to 50%).
-pub const NOISE_LEVELS: [f64; 5] = [0.0, 0.1, 0.2, 0.3, 0.5];
-/// The sample counts of the sample sweep.
-pub const SAMPLE_COUNTS: [usize; 4] = [1, 10, 50, 100];
+/// The zoom that makes an `n`-pixel side about 160 pixels or more.
+fn zoom(n: usize) -> usize {
+    160usize.div_ceil(n.max(1)).max(1)
+}
 
-/// Image `i` of a `[N, 3, H, W]` batch, zoomed.
-fn input_cell(images: &Tensor, i: usize) -> Result<Image> {
+/// Image `i` of a `[N, C, H, W]` batch as RGB in `[0, 1]` (min-max scaled if it is not already
+/// there, e.g. normalized inputs), unzoomed.
+pub fn input_image(images: &Tensor, i: usize) -> Result<Image> {
     let [_, c, h, w] = <[usize; 4]>::try_from(images.shape()).expect("NCHW images");
     let len = c * h * w;
-    let img = Image::new(c, h, w, images.data()[i * len..(i + 1) * len].to_vec())?;
-    Ok(img.upscale(ZOOM)?)
+    let mut data = images.data()[i * len..(i + 1) * len].to_vec();
+    let (lo, hi) = data
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    if lo < 0.0 || hi > 1.0 {
+        let span = (hi - lo).max(f32::MIN_POSITIVE);
+        data.iter_mut().for_each(|v| *v = (*v - lo) / span);
+    }
+    Ok(Image::new(c, h, w, data)?.to_rgb())
 }
 
-/// Every map of a `[N, 3, H, W]` attribution batch, rendered and zoomed.
-fn map_cells(maps: &Tensor) -> Result<Vec<Image>> {
-    let heat = Pipeline::pair_grayscale().run_slice(maps.data(), maps.shape())?;
-    (0..heat.len())
-        .map(|i| Ok(heat.colorize(i, Colormap::Gray)?.upscale(ZOOM)?))
-        .collect()
+/// The three renderings of a batch of maps: absolute (gray), signed (bwr) and absolute (inferno)
+/// over the inputs, each zoomed.
+struct Rendered {
+    abs: Vec<Image>,
+    signed: Vec<Image>,
+    overlaid: Vec<Image>,
 }
 
-/// One row per image: the input, then each column's map.
-fn figure(images: &Tensor, columns: &[Tensor], titles: &[&str], path: PathBuf) -> Result<PathBuf> {
-    let cells: Vec<Vec<Image>> = columns.iter().map(map_cells).collect::<Result<_>>()?;
-    let rows: Vec<Vec<Image>> = (0..images.shape()[0])
-        .map(|i| {
-            let mut row = vec![input_cell(images, i)?];
-            row.extend(cells.iter().map(|c| c[i].clone()));
-            Ok(row)
-        })
+fn render(images: &Tensor, maps: &Tensor) -> Result<Rendered> {
+    let z = zoom(maps.shape()[3]);
+    let abs = Pipeline::pair_grayscale().run_slice(maps.data(), maps.shape())?;
+    let signed = Pipeline::diverging().run_slice(maps.data(), maps.shape())?;
+    let mut r = Rendered {
+        abs: vec![],
+        signed: vec![],
+        overlaid: vec![],
+    };
+    for i in 0..abs.len() {
+        r.abs.push(abs.colorize(i, Colormap::Gray)?.upscale(z)?);
+        r.signed
+            .push(signed.colorize(i, Colormap::Bwr)?.upscale(z)?);
+        let heat = abs.colorize(i, Colormap::Inferno)?;
+        r.overlaid
+            .push(overlay(&input_image(images, i)?, &heat, 0.6)?.upscale(z)?);
+    }
+    Ok(r)
+}
+
+/// A figure with, per image, a row of the input and the absolute maps, and with `full` two more:
+/// the signed maps and the overlays (the row kind written in the first column).
+fn figure(
+    images: &Tensor,
+    columns: &[Tensor],
+    titles: &[&str],
+    full: bool,
+    path: PathBuf,
+) -> Result<PathBuf> {
+    let rendered: Vec<Rendered> = columns
+        .iter()
+        .map(|m| render(images, m))
         .collect::<Result<_>>()?;
-    let mut all_titles = vec!["Input"];
+    let z = zoom(images.shape()[3]);
+    let (mut rows, mut labels) = (vec![], vec![]);
+    for i in 0..images.shape()[0] {
+        let mut abs = vec![Some(input_image(images, i)?.upscale(z)?)];
+        let mut signed = vec![None];
+        let mut over = vec![None];
+        for r in &rendered {
+            abs.push(Some(r.abs[i].clone()));
+            signed.push(Some(r.signed[i].clone()));
+            over.push(Some(r.overlaid[i].clone()));
+        }
+        if full {
+            rows.extend([abs, signed, over]);
+            labels.extend([vec![], vec!["signed (bwr)"], vec!["|map| on input"]]);
+        } else {
+            rows.push(abs);
+            labels.push(vec![]);
+        }
+    }
+    let mut all_titles = vec![if full { "Input / |map|" } else { "Input" }];
     all_titles.extend_from_slice(titles);
-    let picture = grid(&rows, &all_titles, &GridOptions::default())?;
+    let picture = labelled_grid(&rows, &all_titles, &labels)?;
     smoothgrad_viz::save_png(&path, &picture)?;
     Ok(path)
 }
 
-/// Draws the three figures for the first `plan.figure_images` held-out images, explaining their
-/// true classes, and returns the files written.
-pub fn draw_all(trained: &Trained, plan: &Plan, args: &DemoArgs) -> Result<Vec<PathBuf>> {
-    let n = plan.figure_images;
-    let images = trained.test.images.select_rows(0..n);
-    let targets = &trained.test.labels[..n];
-    let model = &trained.model;
-    println!("explaining {n} held-out images for the figures");
-
-    let maps = methods::attributions(model, &images, targets, args.seed)?;
+/// Draws the methods figure and both sweeps for `images` (explaining `targets`) into `out`, and
+/// returns the files written.
+pub fn draw_all(
+    model: &dyn Model,
+    images: &Tensor,
+    targets: &[usize],
+    seed: u64,
+    samples: usize,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    let n = images.shape()[0];
+    println!("drawing the figures on {n} held-out images");
+    let maps = methods::attributions(model, images, targets, seed, samples)?;
     let titles: Vec<&str> = METHODS.iter().map(|m| m.1).collect();
     let mut written = vec![figure(
-        &images,
+        images,
         &maps,
         &titles,
-        args.out.join("methods.png"),
+        true,
+        out.join("methods.png"),
     )?];
 
-    let sweep = methods::noise_sweep(model, &images, targets, &NOISE_LEVELS, args.seed)?;
+    let sweep = methods::noise_sweep(model, images, targets, &NOISE_LEVELS, seed, samples)?;
     let labels: Vec<String> = NOISE_LEVELS
         .iter()
         .map(|l| format!("noise {:.0}%", 100.0 * l))
         .collect();
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
     written.push(figure(
-        &images,
+        images,
         &sweep,
         &labels,
-        args.out.join("noise_sweep.png"),
+        false,
+        out.join("noise_sweep.png"),
     )?);
 
-    let sweep = methods::samples_sweep(model, &images, targets, &SAMPLE_COUNTS, args.seed)?;
-    let labels: Vec<String> = SAMPLE_COUNTS.iter().map(|c| format!("N = {c}")).collect();
+    let counts: Vec<usize> = SAMPLE_COUNTS
+        .into_iter()
+        .filter(|&n| n <= 2 * samples)
+        .collect();
+    let sweep = methods::samples_sweep(model, images, targets, &counts, seed)?;
+    let labels: Vec<String> = counts.iter().map(|c| format!("N = {c}")).collect();
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
     written.push(figure(
-        &images,
+        images,
         &sweep,
         &labels,
-        args.out.join("samples_sweep.png"),
+        false,
+        out.join("samples_sweep.png"),
     )?);
     Ok(written)
 }

@@ -12,16 +12,18 @@ use crate::error::Result;
 pub const METHODS: [(&str, &str); 6] = [
     ("gradient", "Gradient"),
     ("smoothgrad", "SmoothGrad"),
-    ("smoothgrad_sq", "SG-squared"),
+    ("smoothgrad_sq", "SmoothGrad²"),
     ("vargrad", "VarGrad"),
-    ("integrated_gradients", "Integ. grad."),
-    ("guided_smoothgrad", "Guided SG"),
+    ("integrated_gradients", "Integrated grad."),
+    ("guided_smoothgrad", "Guided SmoothGrad"),
 ];
 
-/// SmoothGrad as the paper runs it: 50 samples, sigma 15% of the input range.
-pub fn smoothgrad<M>(method: M, seed: u64) -> SmoothGrad<M> {
+/// SmoothGrad as the paper runs it: sigma 15% of the input range, with `samples` samples (50
+/// in the full demo).
+pub fn smoothgrad<M>(method: M, seed: u64, samples: usize) -> SmoothGrad<M> {
     SmoothGrad {
         seed,
+        samples,
         ..SmoothGrad::new(method)
     }
 }
@@ -33,15 +35,16 @@ pub fn attributions(
     images: &Tensor,
     targets: &[usize],
     seed: u64,
+    samples: usize,
 ) -> Result<Vec<Tensor>> {
     let t = Targets::Classes(targets.to_vec());
     let op = Operator::Logit;
     let gradient = Gradient.explain(model, images, &t, &op, 64)?.values;
-    let sg = smoothgrad(Gradient, seed).explain(model, images, &t, &op)?;
+    let sg = smoothgrad(Gradient, seed, samples).explain(model, images, &t, &op)?;
     let ig = IntegratedGradients::default()
         .explain(model, images, &t, &op, 16)?
         .values;
-    let guided = smoothgrad(GuidedBackprop, seed)
+    let guided = smoothgrad(GuidedBackprop, seed, samples)
         .explain(model, images, &t, &op)?
         .mean;
     Ok(vec![
@@ -75,13 +78,14 @@ pub fn noise_sweep(
     targets: &[usize],
     levels: &[f64],
     seed: u64,
+    samples: usize,
 ) -> Result<Vec<Tensor>> {
     let settings = levels.iter().map(|&level| SmoothGrad {
         noise: Noise {
             level: NoiseLevel::Relative(level),
             ..Noise::default()
         },
-        ..smoothgrad(Gradient, seed)
+        ..smoothgrad(Gradient, seed, samples)
     });
     sweep(model, images, targets, settings)
 }
@@ -94,9 +98,15 @@ pub fn samples_sweep(
     counts: &[usize],
     seed: u64,
 ) -> Result<Vec<Tensor>> {
-    let settings = counts.iter().map(|&samples| SmoothGrad {
-        samples,
-        ..smoothgrad(Gradient, seed)
-    });
-    sweep(model, images, targets, settings)
+    sweep(
+        model,
+        images,
+        targets,
+        counts.iter().map(|&n| with_samples(n, seed)),
+    )
+}
+
+/// SmoothGrad with `samples` samples at the default noise.
+pub fn with_samples(samples: usize, seed: u64) -> SmoothGrad<Gradient> {
+    smoothgrad(Gradient, seed, samples)
 }

@@ -1,26 +1,28 @@
-//! The demo's data and model: `shapes` scenes, a small CNN, Adam, progress bars.
+//! The demo's data and model: `scenes` of the chosen setup, its model, Adam, progress bars.
+
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use smoothgrad::datasets::shapes::{Shapes, CLASSES};
+use smoothgrad::datasets::scenes::Scenes;
+use smoothgrad::datasets::shapes::CLASSES;
 use smoothgrad_nn::optim::{Adam, AdamConfig};
 use smoothgrad_nn::train::{evaluate, fit, BatchStats, EpochStats, Progress, TrainConfig};
 use smoothgrad_nn::Sequential;
 
+use super::setups::Setup;
 use super::Plan;
 use crate::error::{CliError, Result};
 
-/// The CNN: three conv blocks, global average pooling and a linear classifier (its outputs are
-/// the logits). Global pooling makes the class score a sum of local evidence, which keeps the
-/// gradients on the object rather than spread over the background.
-pub const SPEC: &str = "conv2d(3,16,3,padding=1), relu, maxpool2d(2), conv2d(16,32,3,padding=1), \
-                        relu, maxpool2d(2), conv2d(32,64,3,padding=1), relu, avgpool2d(8), \
-                        flatten, linear(64,4)";
-
 /// A trained model and the held-out data it is explained on.
 pub struct Trained {
+    /// The model, in evaluation mode.
     pub model: Sequential,
-    pub test: Shapes,
+    /// Held-out scenes.
+    pub test: Scenes,
+    /// The model's accuracy on `test`.
     pub test_accuracy: f64,
+    /// Seconds spent training.
+    pub train_seconds: f64,
 }
 
 /// Draws one progress bar per epoch and prints each epoch's loss and accuracy.
@@ -36,7 +38,7 @@ impl Progress for Bars {
             let bar = ProgressBar::new(s.batches as u64);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "  epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg}",
+                    "  epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg} ({elapsed})",
                 )
                 .expect("a valid template")
                 .progress_chars("=> "),
@@ -62,30 +64,36 @@ impl Progress for Bars {
     }
 }
 
-/// Generates the data and trains the CNN.
-pub fn train(plan: &Plan, seed: u64) -> Result<Trained> {
+/// Generates the data of `seed` and trains the setup's model on it.
+pub fn train(setup: &Setup, plan: &Plan, seed: u64) -> Result<Trained> {
+    let n = setup.scenes.size;
+    let train_images = plan.train_images.unwrap_or(setup.train_images);
+    let epochs = plan.epochs.unwrap_or(setup.epochs);
     println!(
-        "smoothgrad demo: {} training and {} test scenes of {} ({}x32x32)",
-        plan.train_images,
+        "seed {seed}: {train_images} training and {} test scenes ({}x{n}x{n}: one {} among \
+         {} distractors)",
         plan.test_images,
-        CLASSES.join(", "),
-        3
+        3,
+        CLASSES.join("/"),
+        setup.scenes.distractors
     );
-    let train = Shapes::generate(plan.train_images, seed);
-    let test = Shapes::generate(plan.test_images, seed.wrapping_add(1_000_003));
-    let mut model: Sequential = Sequential::from_spec_seeded(SPEC, seed)?;
-    println!("training {model} ({} parameters)", model.num_parameters());
-    let mut optimizer = Adam::new(AdamConfig::new(2e-3))?;
+    let train = Scenes::generate_with(train_images, seed, setup.scenes);
+    let test = Scenes::generate_with(plan.test_images, seed.wrapping_add(1_000_003), setup.scenes);
+    let mut model: Sequential = Sequential::from_spec_seeded(setup.spec, seed)?;
+    println!(
+        "training the {} model ({} parameters, {epochs} epochs)",
+        setup.name,
+        model.num_parameters()
+    );
+    let mut optimizer = Adam::new(AdamConfig::new(setup.learning_rate))?;
     let config = TrainConfig {
-        epochs: plan.epochs,
-        batch_size: 32,
+        epochs,
+        batch_size: setup.batch_size,
         seed,
         shuffle: true,
     };
-    let mut bars = Bars {
-        bar: None,
-        epochs: plan.epochs,
-    };
+    let mut bars = Bars { bar: None, epochs };
+    let started = Instant::now();
     fit(
         &mut model,
         &mut optimizer,
@@ -94,17 +102,23 @@ pub fn train(plan: &Plan, seed: u64) -> Result<Trained> {
         &config,
         &mut bars,
     )?;
+    let train_seconds = started.elapsed().as_secs_f64();
     let held_out = evaluate(&mut model, &test.images, &test.labels, 100)?;
-    println!("test accuracy: {:.1}%", 100.0 * held_out.accuracy);
-    if !plan.quick && held_out.accuracy < 0.95 {
+    println!(
+        "test accuracy: {:.1}% (trained in {train_seconds:.0} s)",
+        100.0 * held_out.accuracy
+    );
+    if !plan.quick && held_out.accuracy < plan.min_accuracy {
         return Err(CliError::failure(format!(
-            "the CNN reached only {:.1}% test accuracy (expected at least 95%)",
-            100.0 * held_out.accuracy
+            "the model reached only {:.1}% test accuracy (expected at least {:.0}%)",
+            100.0 * held_out.accuracy,
+            100.0 * plan.min_accuracy
         )));
     }
     Ok(Trained {
         model,
         test,
         test_accuracy: held_out.accuracy,
+        train_seconds,
     })
 }

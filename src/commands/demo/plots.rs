@@ -1,0 +1,244 @@
+//! The demo's plots, drawn with `plotters` into a pixel buffer and saved as PNG by
+//! `smoothgrad-viz`: the Monte-Carlo standard error against `N` (log-log, with the `1/sqrt(N)`
+//! line), localization against the noise level, and the deletion and insertion curves.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::canvas::{plot_error, register, save_rgb, FONT};
+use super::methods::METHODS;
+use super::sweeps::{log_log_slope, StdError};
+use crate::error::Result;
+
+/// Plot size in pixels.
+const SIZE: (u32, u32) = (900, 520);
+
+/// One colour per method, in [`METHODS`] order (matplotlib's tab10).
+const COLOURS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+];
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// Draws with `draw` on a white `SIZE` canvas and saves it as `path`.
+fn plot(path: PathBuf, draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Result<PathBuf> {
+    register();
+    let (w, h) = SIZE;
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(plot_error)?;
+    }
+    save_rgb(&buf, w as usize, h as usize, &path)?;
+    Ok(path)
+}
+
+/// The standard error of the SmoothGrad mean against `N` on log-log axes, measured and
+/// estimated, with `c / sqrt(N)` fitted to the measurements (slope fixed at -1/2).
+pub fn std_error(points: &[StdError], out: &Path) -> Result<PathBuf> {
+    let measured: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p.samples as f64, p.measured))
+        .collect();
+    // One sample has no sample variance: the engine's estimate starts at N = 2.
+    let estimated: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|p| p.samples > 1 && p.estimated > 0.0)
+        .map(|p| (p.samples as f64, p.estimated))
+        .collect();
+    let c = (measured
+        .iter()
+        .map(|(n, y)| y.ln() + 0.5 * n.ln())
+        .sum::<f64>()
+        / measured.len() as f64)
+        .exp();
+    let slope = log_log_slope(&measured);
+    let all = measured.iter().chain(&estimated).map(|p| p.1);
+    let (lo, hi) = all.fold((f64::INFINITY, 0f64), |(l, h), v| (l.min(v), h.max(v)));
+    let n_max = points.last().map_or(100.0, |p| p.samples as f64);
+    plot(out.join("std_error.png"), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("Monte-Carlo standard error of SmoothGrad (fitted slope {slope:.2})"),
+                (FONT, 22),
+            )
+            .margin(14)
+            .x_label_area_size(46)
+            .y_label_area_size(70)
+            .build_cartesian_2d(
+                (1f64..n_max).log_scale(),
+                ((lo / 1.5).max(1e-9)..hi * 1.5).log_scale(),
+            )
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("samples N")
+            .y_desc("standard error / RMS of the map")
+            .y_label_formatter(&|v| format!("{v:.2}"))
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .draw()
+            .map_err(plot_error)?;
+        let reference: Vec<(f64, f64)> = (0..=40)
+            .map(|k| {
+                let n = n_max.powf(k as f64 / 40.0);
+                (n, c / n.sqrt())
+            })
+            .collect();
+        let gray = RGBColor(120, 120, 120);
+        chart
+            .draw_series(LineSeries::new(reference, gray.stroke_width(2)))
+            .map_err(plot_error)?
+            .label("c / sqrt(N)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], gray));
+        for (series, colour, name) in [
+            (
+                &measured,
+                COLOURS[0],
+                "measured (spread over 4 noise seeds)",
+            ),
+            (
+                &estimated,
+                COLOURS[1],
+                "estimated by the engine (s / sqrt(N))",
+            ),
+        ] {
+            chart
+                .draw_series(LineSeries::new(
+                    series.iter().copied(),
+                    colour.stroke_width(2),
+                ))
+                .map_err(plot_error)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour));
+            chart
+                .draw_series(series.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+                .map_err(plot_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font((FONT, 15))
+            .draw()
+            .map_err(plot_error)
+    })
+}
+
+/// Energy in the mask and the pointing game of SmoothGrad against the noise level: each seed's
+/// curve (thin) and their mean (thick).
+pub fn localization_vs_noise(
+    levels: &[f64],
+    per_seed: &[Vec<(f64, f64)>],
+    out: &Path,
+) -> Result<PathBuf> {
+    plot(out.join("noise_metrics.png"), |root| {
+        let panels = root.split_evenly((1, 2));
+        for (k, (panel, name)) in panels
+            .iter()
+            .zip(["energy in the mask", "pointing game"])
+            .enumerate()
+        {
+            let pick = |p: &(f64, f64)| if k == 0 { p.0 } else { p.1 };
+            let hi = per_seed.iter().flatten().map(pick).fold(0f64, f64::max);
+            let lo = per_seed.iter().flatten().map(pick).fold(1f64, f64::min);
+            let mut chart = ChartBuilder::on(panel)
+                .caption(format!("SmoothGrad: {name}"), (FONT, 20))
+                .margin(12)
+                .x_label_area_size(44)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0f64..52f64, (lo - 0.05).max(0.0)..(hi + 0.05).min(1.0))
+                .map_err(plot_error)?;
+            chart
+                .configure_mesh()
+                .x_desc("noise level sigma / (max - min), %")
+                .y_desc(name)
+                .label_style((FONT, 14))
+                .axis_desc_style((FONT, 15))
+                .draw()
+                .map_err(plot_error)?;
+            for seed in per_seed {
+                let line = levels.iter().zip(seed).map(|(l, p)| (100.0 * l, pick(p)));
+                chart
+                    .draw_series(LineSeries::new(line, COLOURS[k].mix(0.3)))
+                    .map_err(plot_error)?;
+            }
+            let mean: Vec<(f64, f64)> = (0..levels.len())
+                .map(|i| {
+                    let m =
+                        per_seed.iter().map(|s| pick(&s[i])).sum::<f64>() / per_seed.len() as f64;
+                    (100.0 * levels[i], m)
+                })
+                .collect();
+            chart
+                .draw_series(LineSeries::new(mean.clone(), COLOURS[k].stroke_width(3)))
+                .map_err(plot_error)?;
+            chart
+                .draw_series(mean.iter().map(|&p| Circle::new(p, 4, COLOURS[k].filled())))
+                .map_err(plot_error)?;
+        }
+        Ok(())
+    })
+}
+
+/// The mean deletion and insertion curves of every method (in [`METHODS`] order).
+pub fn deletion_insertion(
+    deletion: &[Vec<f64>],
+    insertion: &[Vec<f64>],
+    out: &Path,
+) -> Result<PathBuf> {
+    plot(out.join("deletion_insertion.png"), |root| {
+        let panels = root.split_evenly((1, 2));
+        for (panel, (curves, name)) in panels.iter().zip([
+            (deletion, "deletion (lower is better)"),
+            (insertion, "insertion (higher is better)"),
+        ]) {
+            let mut chart = ChartBuilder::on(panel)
+                .caption(name, (FONT, 20))
+                .margin(12)
+                .x_label_area_size(44)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0f64..1f64, 0f64..1.02f64)
+                .map_err(plot_error)?;
+            chart
+                .configure_mesh()
+                .x_desc("fraction of pixels")
+                .y_desc("target probability")
+                .label_style((FONT, 14))
+                .axis_desc_style((FONT, 15))
+                .draw()
+                .map_err(plot_error)?;
+            for (k, curve) in curves.iter().enumerate() {
+                let steps = (curve.len().max(2) - 1) as f64;
+                let colour = COLOURS[k % COLOURS.len()];
+                let line = curve
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &y)| (i as f64 / steps, y));
+                chart
+                    .draw_series(LineSeries::new(line, colour.stroke_width(2)))
+                    .map_err(plot_error)?
+                    .label(METHODS[k].1)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .label_font((FONT, 13))
+                .draw()
+                .map_err(plot_error)?;
+        }
+        Ok(())
+    })
+}

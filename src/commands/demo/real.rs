@@ -1,0 +1,157 @@
+//! `demo --model M --input DIR`: the demo's figures, plots, metrics and report for a user's own
+//! model (ONNX or safetensors, loaded as `explain` loads it) and a folder of images (each read
+//! as `explain --input` reads images). Each image is explained for the model's predicted class.
+//! There are no object masks, so the metrics are deletion, insertion and the randomization
+//! check.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use smoothgrad::metrics::randomize_parameters;
+use smoothgrad::{predicted, Model};
+
+use super::report::{self, Page, Run};
+use super::scores::{self, Batch};
+use super::{captions, draw_plots, figures, sweeps, Plan};
+use crate::cli::DemoArgs;
+use crate::error::{CliError, Result};
+use crate::inputs::{load_inputs, load_model};
+
+/// The image files `load_inputs` reads.
+const IMAGE_EXTENSIONS: [&str; 3] = ["png", "ppm", "pgm"];
+
+/// The images in `dir`, sorted by name.
+///
+/// # Errors
+/// `dir` is not a readable folder, or holds no image.
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        CliError::input(format!(
+            "--input: expected a folder of images, cannot read \"{}\": {e}",
+            dir.display()
+        ))
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(CliError::input(format!(
+            "--input: expected a folder with PNG/PPM/PGM images, found none in \"{}\"",
+            dir.display()
+        )));
+    }
+    Ok(files)
+}
+
+/// Runs the demo on the user's model and images.
+pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
+    let (model_path, dir) = match (&args.model, &args.input) {
+        (Some(m), Some(d)) => (m, d),
+        _ => return Err(CliError::input("--model and --input go together")),
+    };
+    let files = image_files(dir)?;
+    let model = load_model(model_path, None)?;
+    let inputs = load_inputs(&files, args.normalize.as_deref())?;
+    let images = inputs.tensor;
+    let shape = Model::output_shape(&model, images.shape())
+        .map_err(|e| CliError::input(format!("{}: {e}", model_path.display())))?;
+    let classes = match shape.as_slice() {
+        [_, k] if *k > 0 => *k,
+        other => {
+            return Err(CliError::input(format!(
+                "{}: expected outputs [N, classes], found {other:?}",
+                model_path.display()
+            )))
+        }
+    };
+    let targets = predicted(&model, &images, classes);
+    let n = files.len();
+    println!(
+        "explaining {n} images of {} with {} ({classes} classes), predicted classes {targets:?}",
+        dir.display(),
+        model_path.display()
+    );
+    let out = &args.out;
+    let seed = args.seeds.first().copied().unwrap_or(0);
+    let f = n.min(4);
+    let mut written = figures::draw_all(
+        &model,
+        &images.select_rows(0..f),
+        &targets[..f],
+        seed,
+        plan.samples,
+        out,
+    )?;
+    println!("measuring the standard error of SmoothGrad against N");
+    let std_error = sweeps::std_error_vs_samples(
+        &model,
+        &images.select_rows(0..1),
+        &targets[..1],
+        plan.se_repeats,
+        2 * plan.samples,
+        seed,
+    )?;
+    println!("scoring the methods on the {n} images");
+    let batch = Batch {
+        images: &images,
+        targets: &targets,
+        masks: None,
+    };
+    let mut scores = scores::evaluate(&model, &batch, seed, plan.samples)?;
+    let mut random = load_model(model_path, None)?;
+    randomize_parameters(&mut *random, seed.wrapping_add(17));
+    for (s, rho) in scores.iter_mut().zip(scores::randomization(
+        &model,
+        &random,
+        &batch,
+        seed,
+        plan.samples,
+    )?) {
+        s.randomization_spearman = Some(rho);
+    }
+    let name = model_path.file_name().map_or_else(
+        || model_path.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    let runs = vec![Run {
+        name: name.clone(),
+        scores,
+    }];
+    written.extend(draw_plots(&runs, &[], &std_error, out)?);
+    let metrics_path = out.join("metrics.json");
+    let json = serde_json::to_string_pretty(&report::metrics_json(&runs)).expect("JSON");
+    report::write_atomic(&metrics_path, (json + "\n").as_bytes())?;
+    report::print_table(&runs);
+    let seconds = started.elapsed().as_secs_f64();
+    let page = Page {
+        title: "SmoothGrad on your model",
+        notes: vec![
+            format!(
+                "Model {name}, {n} images from {}, each explained for its predicted class \
+                 ({targets:?}); SmoothGrad with {} samples at 15% noise.",
+                dir.display(),
+                plan.samples
+            ),
+            "Without object masks there is no energy-in-mask or pointing-game score: the table \
+             has the deletion and insertion AUC and the randomization check."
+                .to_string(),
+            format!("The whole run took {seconds:.0} s."),
+        ],
+        pictures: captions(&written),
+    };
+    let report_path = out.join("report.html");
+    report::write_html(&page, &runs, &report_path)?;
+    println!("\nwrote:");
+    for p in written.iter().chain([&metrics_path, &report_path]) {
+        println!("  {}", p.display());
+    }
+    println!("done in {seconds:.0} s");
+    Ok(())
+}

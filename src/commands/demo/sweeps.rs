@@ -1,0 +1,122 @@
+//! The measured sweeps behind the plots: localization against the noise level, and the
+//! Monte-Carlo standard error of the SmoothGrad mean against the sample count `N`.
+
+use smoothgrad::{Model, Operator, Targets};
+use smoothgrad_autograd::Tensor;
+
+use super::methods;
+use super::scores::localization;
+use crate::error::Result;
+
+/// Relative noise levels of the localization sweep (0 is the plain gradient).
+pub const METRIC_LEVELS: [f64; 8] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5];
+
+/// Sample counts of the standard-error measurement.
+pub const SE_COUNTS: [usize; 7] = [1, 2, 5, 10, 20, 50, 100];
+
+/// Energy in the mask and pointing rate of SmoothGrad at each of [`METRIC_LEVELS`].
+pub fn localization_vs_noise(
+    model: &dyn Model,
+    images: &Tensor,
+    targets: &[usize],
+    masks: &[&[bool]],
+    seed: u64,
+    samples: usize,
+) -> Result<Vec<(f64, f64)>> {
+    let maps = methods::noise_sweep(model, images, targets, &METRIC_LEVELS, seed, samples)?;
+    Ok(maps.iter().map(|m| localization(m, masks)).collect())
+}
+
+/// The standard error of the SmoothGrad mean at one `N`.
+#[derive(Clone, Copy, Debug)]
+pub struct StdError {
+    /// The sample count.
+    pub samples: usize,
+    /// Measured: the spread of the SmoothGrad mean over `repeats` independent noise seeds,
+    /// `sqrt(mean_pixels var_seeds(SG_N))`, relative to the map's RMS value.
+    pub measured: f64,
+    /// Estimated by the engine from one run's sample variance, `sqrt(mean_pixels s^2 / N)`,
+    /// averaged over the repeats, on the same relative scale.
+    pub estimated: f64,
+}
+
+/// The standard error of SmoothGrad at each of [`SE_COUNTS`] up to `max_samples` on `images`,
+/// measured over `repeats` (>= 2) independent noise seeds. Both are divided by the RMS value of
+/// the map with the most samples, so they read as a relative error.
+pub fn std_error_vs_samples(
+    model: &dyn Model,
+    images: &Tensor,
+    targets: &[usize],
+    repeats: usize,
+    max_samples: usize,
+    seed: u64,
+) -> Result<Vec<StdError>> {
+    let t = Targets::Classes(targets.to_vec());
+    let mut rows = Vec::new();
+    let mut scale = 0.0;
+    let counts: Vec<usize> = SE_COUNTS
+        .into_iter()
+        .filter(|&n| n <= max_samples)
+        .collect();
+    for &n in counts.iter().rev() {
+        let runs = (0..repeats as u64)
+            .map(|r| {
+                let sg = methods::with_samples(n, seed.wrapping_mul(1000).wrapping_add(r));
+                Ok(sg.explain(model, images, &t, &Operator::Logit)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let len = runs[0].mean.numel();
+        let mut var_sum = 0.0;
+        let mut est_sum = 0.0;
+        let mut sq_sum = 0.0;
+        for p in 0..len {
+            let values: Vec<f64> = runs.iter().map(|e| f64::from(e.mean.data()[p])).collect();
+            let mean = values.iter().sum::<f64>() / repeats as f64;
+            var_sum +=
+                values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (repeats as f64 - 1.0);
+            sq_sum += mean * mean;
+            est_sum += runs
+                .iter()
+                .map(|e| f64::from(e.std_error.data()[p]).powi(2))
+                .sum::<f64>()
+                / repeats as f64;
+        }
+        if rows.is_empty() {
+            scale = (sq_sum / len as f64).sqrt().max(f64::MIN_POSITIVE);
+        }
+        rows.push(StdError {
+            samples: n,
+            measured: (var_sum / len as f64).sqrt() / scale,
+            estimated: (est_sum / len as f64).sqrt() / scale,
+        });
+    }
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The least-squares slope of `log y` against `log x` (-0.5 for `y ~ 1/sqrt(x)`).
+pub fn log_log_slope(points: &[(f64, f64)]) -> f64 {
+    let logs: Vec<(f64, f64)> = points.iter().map(|&(x, y)| (x.ln(), y.ln())).collect();
+    let n = logs.len() as f64;
+    let (mx, my) = (
+        logs.iter().map(|p| p.0).sum::<f64>() / n,
+        logs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let cov: f64 = logs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let var: f64 = logs.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    cov / var
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_of_a_power_law() {
+        let points: Vec<(f64, f64)> = SE_COUNTS
+            .iter()
+            .map(|&n| (n as f64, 3.0 / (n as f64).sqrt()))
+            .collect();
+        assert!((log_log_slope(&points) + 0.5).abs() < 1e-12);
+    }
+}
