@@ -280,9 +280,24 @@ pub enum Workload {
 /// Options of `bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Which workload.
-    #[arg(long, value_enum)]
-    pub workload: Workload,
+    /// Which workload (or --model).
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
+    pub workload: Option<Workload>,
+    /// Time this model instead of a workload: an .onnx file or the project's .safetensors
+    /// weights (with --arch), explained on uniform [0, 1) inputs of --input-shape.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The architecture of --model's safetensors weights, as for `explain`.
+    #[arg(long, requires = "model")]
+    pub arch: Option<String>,
+    /// One input's shape for --model, as C,H,W (or any comma-separated dims).
+    #[arg(long, default_value = "3,224,224", requires = "model")]
+    pub input_shape: String,
     /// Images explained (one explanation each).
     #[arg(long, default_value_t = 8)]
     pub images: usize,

@@ -549,3 +549,28 @@ fn bench_refuses_impossible_counts() {
     );
     says(&bench(&["--samples", "0"]), &["--samples"]);
 }
+
+#[test]
+fn bench_refuses_a_bad_model_or_shape() {
+    let f = Fixtures::new("bench-model");
+    let onnx = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/onnx/tests/fixtures/resnet18.onnx"
+    );
+    let bench = |extra: &[&str]| f.fails(&[&["bench", "--model", onnx][..], extra].concat());
+    says(
+        &bench(&["--input-shape", "3,x,32"]),
+        &["--input-shape", "3,x,32"],
+    );
+    says(
+        &bench(&["--input-shape", "3,0,32"]),
+        &["--input-shape", "positive"],
+    );
+    // resnet18 needs three channels.
+    says(&bench(&["--input-shape", "1,32,32"]), &["resnet18.onnx"]);
+    let missing = f.path("absent.onnx");
+    says(
+        &f.fails(&["bench", "--model", s(&missing)]),
+        &["absent.onnx"],
+    );
+}
