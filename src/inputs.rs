@@ -19,7 +19,8 @@ pub const INPUT_TENSOR: &str = "input";
 pub const TARGET_TENSOR: &str = "target";
 
 /// Builds the model: an ONNX file (`.onnx`) imported as a graph ([`smoothgrad_onnx::import`]);
-/// `input_shape` (the batch's) gives its symbolic dimensions;
+/// `input_shape` (the batch's), when known, gives its symbolic dimensions (else the file's
+/// declared shape, a symbolic dimension taken as 1);
 /// `Sequential::from_spec(arch)` with the weights loaded into it when `arch` is given (weights
 /// saved without a spec, e.g. by PyTorch); else the model the file's metadata describes (a
 /// `Sequential` from `arch`, a graph from `graph`: [`weights::load`]).
@@ -30,7 +31,7 @@ pub const TARGET_TENSOR: &str = "target";
 pub fn load_model(
     path: &Path,
     arch: Option<&str>,
-    input_shape: &[usize],
+    input_shape: Option<&[usize]>,
 ) -> Result<Box<dyn Module<f32>>> {
     if extension(path).as_deref() == Some("onnx") {
         if arch.is_some() {
@@ -39,7 +40,7 @@ pub fn load_model(
             ));
         }
         let options = smoothgrad_onnx::ImportOptions {
-            input_shape: Some(input_shape.to_vec()),
+            input_shape: input_shape.map(<[usize]>::to_vec),
             ..Default::default()
         };
         let graph = smoothgrad_onnx::import_with::<f32>(path, &options)

@@ -48,9 +48,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     match (&args.model, args.workload) {
         (Some(path), _) => {
             let shape = input_shape(&args.input_shape)?;
-            let model = load_model(path, args.arch.as_deref())?;
             let mut dims = vec![args.images];
             dims.extend(&shape);
+            let model = load_model(path, args.arch.as_deref(), Some(&dims))?;
             model
                 .output_shape(&dims)
                 .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;

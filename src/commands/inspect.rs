@@ -76,7 +76,7 @@ fn explained_onnx(path: &Path, s: &Summary, output_node: Option<&str>) -> Result
     if !s.unsupported.is_empty() {
         return Ok("explained: unknown (the model has unsupported ops)\n".to_string());
     }
-    let model = match load_model(path, None) {
+    let model = match load_model(path, None, None) {
         Ok(m) => m,
         Err(e) => return Ok(format!("explained: unknown (the import fails: {e})\n")),
     };
@@ -93,7 +93,7 @@ fn explained_onnx(path: &Path, s: &Summary, output_node: Option<&str>) -> Result
 
 /// The description of a `.safetensors` model saved by this project.
 fn project_model(path: &Path, output_node: Option<&str>) -> Result<String> {
-    let model = load_model(path, None)?;
+    let model = load_model(path, None, None)?;
     let children = model.named_children();
     let kind = if model.as_graph().is_some() {
         "graph"

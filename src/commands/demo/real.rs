@@ -57,7 +57,7 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
         _ => return Err(CliError::input("--model and --input go together")),
     };
     let files = image_files(dir)?;
-    let model = load_model(model_path, None)?;
+    let model = load_model(model_path, None, None)?;
     let inputs = load_inputs(&files, args.normalize.as_deref())?;
     let images = inputs.tensor;
     let shape = Model::output_shape(&model, images.shape())
@@ -105,7 +105,7 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
         masks: None,
     };
     let mut scores = scores::evaluate(&model, &batch, seed, plan.samples)?;
-    let mut random = load_model(model_path, None)?;
+    let mut random = load_model(model_path, None, None)?;
     randomize_parameters(&mut *random, seed.wrapping_add(17));
     for (s, rho) in scores.iter_mut().zip(scores::randomization(
         &model,
