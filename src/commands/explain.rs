@@ -35,7 +35,7 @@ struct Outcome {
 pub fn run(args: &ExplainArgs) -> Result<()> {
     let plan = ExplainPlan::new(args)?;
     let inputs = inputs::load_inputs(&plan.inputs, plan.normalize.as_deref())?;
-    let model = inputs::load_model(&plan.model, plan.arch.as_deref(), &inputs.tensor.shape())?;
+    let model = inputs::load_model(&plan.model, plan.arch.as_deref(), inputs.tensor.shape())?;
     if matches!(plan.output, Output::Png(..)) && inputs.tensor.rank() != 4 {
         return Err(CliError::input(format!(
             "a .png output needs image-like inputs [N, C, H, W], found {:?}",
