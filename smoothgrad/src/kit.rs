@@ -83,7 +83,8 @@ fn close<T: Scalar>(a: &Tensor<T>, b: &Tensor<T>, tol: f64, what: &str) -> Resul
     }
     for (i, (&p, &q)) in a.data().iter().zip(b.data()).enumerate() {
         let (p, q) = (p.to_f64_lossless(), q.to_f64_lossless());
-        if !((p - q).abs() <= tol * (1.0 + q.abs())) {
+        let within = (p - q).abs() <= tol * (1.0 + q.abs());
+        if !within {
             return Err(format!(
                 "{what}: element {i} expected {q}, found {p} (tolerance {tol} relative to 1 + |expected|)"
             ));

@@ -90,11 +90,9 @@ where
     F: Fn(&Tensor) -> candle_core::Result<Tensor> + Sync,
 {
     fn outputs(&self, x: &smoothgrad_autograd::Tensor<$t>) -> smoothgrad_autograd::Tensor<$t> {
-        let z = self
-            .try_outputs(x)
+        self.try_outputs(x)
             .and_then(|z| from_candle(&z))
-            .unwrap_or_else(|e| panic!("candle forward pass failed: {e}"));
-        z
+            .unwrap_or_else(|e| panic!("candle forward pass failed: {e}"))
     }
 
     fn scores_and_gradients(
