@@ -189,6 +189,12 @@ pub struct ExplainArgs {
     /// Steps of integrated gradients (midpoint rule, from an all-zero baseline).
     #[arg(long, default_value_t = 50)]
     pub ig_steps: usize,
+    /// The most memory the run may use, e.g. 4G, 512M (default: what the system has
+    /// available: the cgroup's limit or MemAvailable). The memory a request needs is estimated
+    /// from the model, the inputs and the settings before any work, and a request that needs
+    /// more is refused.
+    #[arg(long)]
+    pub max_memory: Option<String>,
     /// Rendering options, for a .png output.
     #[command(flatten)]
     pub render: RenderOptions,

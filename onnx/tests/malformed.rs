@@ -179,3 +179,43 @@ fn external_data_inside_the_folder_only() {
         .contains("cannot read"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Found by fuzzing (fuzz/, target onnx_graph): an `Add` with one input panicked in conversion
+/// (index out of bounds); every supported op's required inputs are now checked first.
+#[test]
+fn too_few_inputs() {
+    let m = model(
+        &[1, 2],
+        vec![node("Add", "add", &["x"], &["y"], vec![])],
+        vec![],
+    );
+    assert_eq!(
+        err(&m),
+        "onnx: invalid graph: node \"add\": Add needs 2 inputs, found 1"
+    );
+    // An empty name is an absent input.
+    let m = model(
+        &[1, 2],
+        vec![node("Mul", "mul", &["x", ""], &["y"], vec![])],
+        vec![],
+    );
+    assert_eq!(
+        err(&m),
+        "onnx: invalid graph: node \"mul\": Mul needs 2 inputs, found 1"
+    );
+    let m = model(
+        &[1, 2],
+        vec![node("Relu", "r", &[], &["y"], vec![])],
+        vec![],
+    );
+    assert_eq!(
+        err(&m),
+        "onnx: invalid graph: node \"r\": Relu needs 1 input, found 0"
+    );
+    let m = model(
+        &[1, 2],
+        vec![node("Relu", "r", &["x"], &[], vec![])],
+        vec![],
+    );
+    assert!(err(&m).contains("Relu needs an output, found none"));
+}

@@ -22,6 +22,7 @@
 pub mod datasets;
 mod error;
 mod explanation;
+pub mod memory;
 pub mod method;
 pub mod metrics;
 mod model;

@@ -36,6 +36,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     let plan = ExplainPlan::new(args)?;
     let model = inputs::load_model(&plan.model, plan.arch.as_deref())?;
     let inputs = inputs::load_inputs(&plan.inputs, plan.normalize.as_deref())?;
+    plan.check_memory(&*model, &inputs.tensor)?;
     if matches!(plan.output, Output::Png(..)) && inputs.tensor.rank() != 4 {
         return Err(CliError::input(format!(
             "a .png output needs image-like inputs [N, C, H, W], found {:?}",
