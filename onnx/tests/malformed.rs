@@ -219,3 +219,15 @@ fn too_few_inputs() {
     );
     assert!(err(&m).contains("Relu needs an output, found none"));
 }
+
+/// The input the fuzzer found (target onnx_bytes): a mutated model whose `Add` lost an input.
+#[test]
+fn fuzzed_model_with_a_missing_input() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/add_one_input.onnx");
+    let m = decode_model(&std::fs::read(path).unwrap()).unwrap();
+    let e = import_model::<f32>(&m, Path::new("."))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("needs 2 inputs, found 1"), "{e}");
+}
