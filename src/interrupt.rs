@@ -1,7 +1,7 @@
 //! Ctrl-C (SIGINT) and SIGTERM: the command stops at once and leaves no partial output.
 //!
 //! Every output is written atomically (a temporary file `.NAME.PID-K.tmp` beside it, renamed
-//! over it), and a set of pictures is written file by file ([`crate::files::write_pngs`]). On a
+//! over it), and a set of pictures is written file by file (`files::write_pngs`). On a
 //! signal, [`install`]'s handler waits for the file being written to be renamed (a write holds
 //! [`writing`]), then removes this process's temporary files from the folders the command
 //! writes to ([`watch`]) and the pictures of an unfinished set ([`Writing::part_of_set`]), prints one line
