@@ -31,7 +31,7 @@ fn konst<'a, T: Scalar>(c: &'a Converter<T>, n: &NodeProto, i: usize) -> R<Optio
 /// Converts `n` (whose first input is computed at run time), named `label`.
 pub fn node<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str) -> R<Val> {
     let op = n.op_type();
-    let x = c.node_value(&n.input[0]);
+    let x = c.node_value(&n.input[0])?;
     let unit = |m: Box<dyn Module<T>>, c: &mut Converter<T>| c.module(label, m, (x.0, &x.1));
     match op {
         "Relu" => unit(Box::new(ReLU), c),
@@ -81,7 +81,7 @@ pub fn node<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str) -> R<Va
             unit(Box::new(Softmax { dim: a }), c)
         }
         "Add" | "Sub" | "Mul" | "Div" => {
-            let y = c.node_value(&n.input[1]);
+            let y = c.node_value(&n.input[1])?;
             let t = match op {
                 "Add" => TensorOp::Add,
                 "Sub" => TensorOp::Sub,
@@ -92,7 +92,11 @@ pub fn node<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str) -> R<Va
         }
         "Concat" => {
             let a = axis(attr::int(n, "axis", 0), x.1.len())?;
-            let xs: Vec<_> = n.input.iter().map(|i| c.node_value(i)).collect();
+            let xs = n
+                .input
+                .iter()
+                .map(|i| c.node_value(i))
+                .collect::<R<Vec<_>>>()?;
             c.op(label, TensorOp::Concat { axis: a }, &xs)
         }
         "Flatten" => {
@@ -122,7 +126,7 @@ pub fn node<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str) -> R<Va
                 c.module(&name, Box::new(lin), (x.0, &x.1))
             }
             _ => {
-                let y = c.node_value(&n.input[1]);
+                let y = c.node_value(&n.input[1])?;
                 c.op(label, TensorOp::MatMul, &[x, y])
             }
         },

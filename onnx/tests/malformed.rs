@@ -231,3 +231,52 @@ fn fuzzed_model_with_a_missing_input() {
         .to_string();
     assert!(e.contains("needs 2 inputs, found 1"), "{e}");
 }
+
+/// Found by fuzzing (target onnx_bytes): a node reading a value the importer never computes (a
+/// second graph input, a node's second output) panicked on a map lookup.
+#[test]
+fn values_the_importer_does_not_compute() {
+    let mut m = model(
+        &[1, 2],
+        vec![node("Add", "add", &["x", "x2"], &["y"], vec![])],
+        vec![],
+    );
+    m.graph.as_mut().unwrap().input.push(value("x2", &[1, 2]));
+    let e = err(&m);
+    assert!(
+        e.contains("\"x2\" is not a value the importer computes"),
+        "{e}"
+    );
+    let m = model(
+        &[1, 2],
+        vec![
+            node("Dropout", "drop", &["x"], &["d", "mask"], vec![]),
+            node("Add", "add", &["d", "mask"], &["y"], vec![]),
+        ],
+        vec![],
+    );
+    assert!(err(&m).contains("\"mask\" is not a value"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/unknown_value.onnx");
+    let m = decode_model(&std::fs::read(path).unwrap()).unwrap();
+    let e = import_model::<f32>(&m, Path::new("."))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("is not a value the importer computes"), "{e}");
+}
+
+/// Found by fuzzing (target onnx_graph): graph input dimensions whose product overflows
+/// panicked in shape arithmetic (Flatten).
+#[test]
+fn input_dimensions_that_overflow() {
+    let m = model(
+        &[1, 1 << 40, 1 << 40],
+        vec![node("Flatten", "f", &["x"], &["y"], vec![])],
+        vec![],
+    );
+    assert_eq!(
+        err(&m),
+        "onnx: invalid graph: graph input \"x\" has dimensions [1, 1099511627776, 1099511627776], \
+         more than 2^32 elements"
+    );
+}

@@ -119,7 +119,10 @@ impl TensorOp {
                     return Err(format!("axis {start} is beyond input {x:?}"));
                 }
                 let mut out = x[..*start].to_vec();
-                out.push(x[*start..].iter().product());
+                let merged = x[*start..]
+                    .iter()
+                    .try_fold(1usize, |n, &d| n.checked_mul(d));
+                out.push(merged.ok_or_else(|| format!("input {x:?} has too many elements"))?);
                 Ok(out)
             }
             TensorOp::Reshape { dims } => reshape_shape(x, dims),
