@@ -206,7 +206,7 @@ fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const, String> {
     };
     let n = a.len().max(b.len());
     // Each side is a scalar or has every element (an empty side: an empty result).
-    if a.len() == 0 || b.len() == 0 || [a.len(), b.len()].iter().any(|&l| l != 1 && l != n) {
+    if a.is_empty() || b.is_empty() || [a.len(), b.len()].iter().any(|&l| l != 1 && l != n) {
         return Err(format!(
             "constants of {} and {} elements are not folded",
             a.len(),
