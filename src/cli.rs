@@ -211,6 +211,12 @@ pub struct ExplainArgs {
     /// name (its index unless named). Its output must be `[N, K]`.
     #[arg(long)]
     pub output_node: Option<String>,
+    /// The most memory the run may use, e.g. 4G, 512M (default: what the system has
+    /// available: the cgroup's limit or MemAvailable). The memory a request needs is estimated
+    /// from the model, the inputs and the settings before any work, and a request that needs
+    /// more is refused.
+    #[arg(long)]
+    pub max_memory: Option<String>,
     /// Rendering options, for a .png output.
     #[command(flatten)]
     pub render: RenderOptions,

@@ -8,12 +8,13 @@ use smoothgrad_viz::VizError;
 
 /// The option that sets each library setting ([`ExplainError::Parameter`]'s `setting`), the one
 /// table from the library's names to the command line's (`explain` and `bench` spell them alike).
-const FLAGS: [(&str, &str); 5] = [
+const FLAGS: [(&str, &str); 6] = [
     ("samples", "--samples"),
     ("batch_size", "--batch-size"),
     ("threads", "--threads"),
     ("noise.level", "--noise"),
     ("steps", "--ig-steps"),
+    ("max_memory", "--max-memory"),
 ];
 
 /// The option that sets the library setting `setting`, if the command line has one.

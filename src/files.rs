@@ -66,17 +66,23 @@ pub fn png_paths(output: &Path, n: usize) -> Vec<PathBuf> {
 pub fn write_pngs(output: &Path, images: &[Image]) -> Result<Vec<PathBuf>> {
     let paths = png_paths(output, images.len());
     for (k, (path, image)) in paths.iter().zip(images).enumerate() {
+        // Ctrl-C waits for this file and then removes the set's finished files.
+        let mut writing = crate::interrupt::writing();
         if let Err(e) = smoothgrad_viz::save_png(path, image) {
             paths[..k].iter().for_each(|p| {
                 let _ = std::fs::remove_file(p);
             });
+            drop(writing);
+            crate::interrupt::set_done();
             let context = format!("cannot write \"{}\"", path.display());
             return Err(CliError {
                 status: 1,
                 ..viz_error(&context, e)
             });
         }
+        writing.part_of_set(path);
     }
+    crate::interrupt::set_done();
     Ok(paths)
 }
 

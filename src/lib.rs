@@ -13,7 +13,10 @@ pub mod cli;
 mod commands;
 mod error;
 mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 mod inputs;
+pub mod interrupt;
 mod plan;
 mod rendering;
 pub mod workloads;

@@ -11,7 +11,9 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use smoothgrad::{Aggregation, IntegratedGradients, Noise, NoiseLevel, Operator};
+use smoothgrad::{memory, Aggregation, IntegratedGradients, Noise, NoiseLevel, Operator};
+use smoothgrad_autograd::Tensor;
+use smoothgrad_nn::Module;
 
 use crate::cli::{BaseMethod, ExplainArgs, MethodName, NoiseMode, OperatorName, Statistic};
 use crate::error::Result;
@@ -69,6 +71,9 @@ pub struct ExplainPlan {
     pub metadata: Vec<(&'static str, String)>,
     /// The node explained instead of the logits (`--output-node`).
     pub output_node: Option<String>,
+    /// The memory the run may use, and where that limit comes from (`--max-memory`, else the
+    /// system's; `None` if the system does not say).
+    pub memory: Option<(u64, memory::Source)>,
 }
 
 impl ExplainPlan {
@@ -88,6 +93,11 @@ impl ExplainPlan {
         };
         // The command runs everything in its own pool: the library's rule for its size.
         smoothgrad::threads::check(args.threads)?;
+        let memory = match &args.max_memory {
+            Some(text) => Some((memory::parse_size(text)?, memory::Source::User)),
+            None => memory::available(),
+        };
+        check_files(args, memory)?;
         let (base, smoothing) = match args.method {
             MethodName::Base(b) => (b, None),
             MethodName::Smooth(s) => (args.base, Some(smoothing(args, s))),
@@ -110,8 +120,86 @@ impl ExplainPlan {
             threads: args.threads,
             metadata: metadata(args),
             output_node: args.output_node.clone(),
+            memory,
         })
     }
+
+    /// Refuses, before any work, a request that needs more memory than [`ExplainPlan::memory`]
+    /// ([`smoothgrad::memory::estimate`] for `model` on `inputs` `[N, ...]` with the plan's
+    /// method, samples, batch size and threads).
+    ///
+    /// # Errors
+    /// `--max-memory: the request needs about ...`.
+    pub fn check_memory(&self, model: &dyn Module<f32>, inputs: &Tensor<f32>) -> Result<()> {
+        let Some((limit, source)) = self.memory else {
+            return Ok(());
+        };
+        let shape = inputs.shape();
+        let n = shape.first().copied().unwrap_or(1).max(1);
+        let sample = &shape[1.min(shape.len())..];
+        let batch = self.batch_size.max(1);
+        let (workers, rows) = match &self.smoothing {
+            Some(s) => {
+                let threads = self
+                    .threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                (threads, batch.min(s.samples.max(1).div_ceil(threads)))
+            }
+            None => (1, batch.min(n)),
+        };
+        let ig = &self.integrated_gradients;
+        let (rows, path) = match self.base {
+            BaseMethod::IntegratedGradients => {
+                // Settings out of range are the library's to report, before any estimate.
+                if smoothgrad::Method::<f32>::validate(ig, sample).is_err() {
+                    return Ok(());
+                }
+                let steps = ig.steps.max(1);
+                let points = steps.saturating_mul(rows);
+                (
+                    ig.internal_batch_size.max(1).min(points),
+                    Some((steps, rows)),
+                )
+            }
+            _ => (rows, None),
+        };
+        let request = memory::Request {
+            inputs: n,
+            sample: sample.iter().product(),
+            slots: 1,
+            rows,
+            workers,
+            smoothing: self.smoothing.is_some(),
+            path,
+        };
+        // A shape the model rejects is the library's to report, naming the inputs.
+        let Ok(estimate) = memory::estimate(model, sample, &request) else {
+            return Ok(());
+        };
+        Ok(memory::check(&estimate, limit, source)?)
+    }
+}
+
+/// Refuses model and input files that cannot fit in memory once read and decoded (three times
+/// their size: the bytes, the decoded message and the tensors), before reading them.
+fn check_files(args: &ExplainArgs, limit: Option<(u64, memory::Source)>) -> Result<()> {
+    let Some((limit, source)) = limit else {
+        return Ok(());
+    };
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let model = size(&args.model).saturating_mul(3);
+    let inputs = args
+        .input
+        .iter()
+        .map(|p| size(p))
+        .sum::<u64>()
+        .saturating_mul(3);
+    let estimate = memory::Estimate {
+        parameters: model,
+        data: inputs,
+        ..memory::Estimate::default()
+    };
+    Ok(memory::check(&estimate, limit, source)?)
 }
 
 /// SmoothGrad's settings from the flags.

@@ -100,8 +100,18 @@ impl<T: Scalar> Converter<T> {
     }
 
     /// The value `name` as a graph value: a constant becomes a parameter node.
-    pub fn node_value(&mut self, name: &str) -> (ValueId, Vec<usize>) {
-        match &self.vals[name] {
+    ///
+    /// # Errors
+    /// A name the conversion has no value for: a second graph input, or an output of a node
+    /// other than its first (which the importer does not compute).
+    pub fn node_value(&mut self, name: &str) -> std::result::Result<(ValueId, Vec<usize>), String> {
+        let Some(val) = self.vals.get(name) else {
+            return Err(format!(
+                "input {name:?} is not a value the importer computes (only the first graph input \
+                 and the outputs of converted nodes are)"
+            ));
+        };
+        Ok(match val {
             Val::Node(id, s) => (*id, s.clone()),
             Val::Const(c) => {
                 let t = tensor::<T>(c);
@@ -112,7 +122,7 @@ impl<T: Scalar> Converter<T> {
                     .insert(name.to_string(), Val::Node(id, shape.clone()));
                 (id, shape)
             }
-        }
+        })
     }
 }
 
@@ -146,6 +156,17 @@ pub fn convert<T: Scalar>(
             OnnxError::Graph("the graph has no input that is not an initializer".into())
         })?;
     let shape = input_shape(input, given).map_err(OnnxError::Graph)?;
+    // Shape arithmetic on the example input must not overflow: at most 2^32 elements.
+    if shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .is_none_or(|n| n > 1 << 32)
+    {
+        return Err(OnnxError::Graph(format!(
+            "graph input {:?} has dimensions {shape:?}, more than 2^32 elements",
+            input.name()
+        )));
+    }
     let id = c.g.input();
     c.used.insert("input".into());
     c.vals

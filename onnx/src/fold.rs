@@ -17,6 +17,16 @@ pub fn axis(axis: i64, rank: usize) -> Result<usize, String> {
     }
 }
 
+/// Sorts `axes`, refusing one named twice (found by fuzzing: a repeated axis made `Squeeze`
+/// remove past the end).
+fn sorted_distinct(axes: &mut [usize]) -> Result<(), String> {
+    axes.sort_unstable();
+    match axes.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(format!("axis {} is given twice", w[0])),
+        None => Ok(()),
+    }
+}
+
 /// `n` evaluated on constant inputs (`None` for an absent optional input).
 ///
 /// # Errors
@@ -74,7 +84,7 @@ pub fn fold(n: &NodeProto, x: &[Option<Const>], opset: i64) -> Result<Const, Str
                     .iter()
                     .map(|&a| axis(a, rank))
                     .collect::<Result<Vec<_>, _>>()?;
-                axes.sort_unstable();
+                sorted_distinct(&mut axes)?;
                 for a in axes {
                     dims.insert(a, 1);
                 }
@@ -86,7 +96,7 @@ pub fn fold(n: &NodeProto, x: &[Option<Const>], opset: i64) -> Result<Const, Str
                             .iter()
                             .map(|&a| axis(a, rank))
                             .collect::<Result<Vec<_>, _>>()?;
-                        axes.sort_unstable();
+                        sorted_distinct(&mut axes)?;
                         for a in axes.into_iter().rev() {
                             dims.remove(a);
                         }
@@ -195,6 +205,14 @@ fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const, String> {
         ));
     };
     let n = a.len().max(b.len());
+    // Each side is a scalar or has every element (an empty side: an empty result).
+    if a.is_empty() || b.is_empty() || [a.len(), b.len()].iter().any(|&l| l != 1 && l != n) {
+        return Err(format!(
+            "constants of {} and {} elements are not folded",
+            a.len(),
+            b.len()
+        ));
+    }
     let pick = |v: &[f64], i: usize| if v.len() == 1 { v[0] } else { v[i] };
     if let (ConstData::Int(x), ConstData::Int(y)) = (&a.data, &b.data) {
         let at = |v: &[i64], i: usize| if v.len() == 1 { v[0] } else { v[i] };

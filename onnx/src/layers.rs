@@ -32,7 +32,7 @@ pub fn konst<'a, T: Scalar>(c: &'a Converter<T>, n: &NodeProto, i: usize) -> R<O
 /// Converts `n` (whose first input is computed at run time), named `label`: its outputs'
 /// values, in order (several for `Split`).
 pub fn node<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str) -> R<Vec<Val>> {
-    let x = c.node_value(&n.input[0]);
+    let x = c.node_value(&n.input[0])?;
     match n.op_type() {
         "Split" => layers_shape::split(c, n, label, x),
         _ => single(c, n, label, x).map(|v| vec![v]),
@@ -52,7 +52,7 @@ fn single<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) -> 
         "Softmax" | "LogSoftmax" => unit(act::softmax(c, n, x.1.len())?, c),
         "Identity" | "Dropout" => Ok(Val::Node(x.0, x.1)),
         "Add" | "Sub" | "Mul" | "Div" => {
-            let y = c.node_value(&n.input[1]);
+            let y = c.node_value(&n.input[1])?;
             let t = match op {
                 "Add" => TensorOp::Add,
                 "Sub" => TensorOp::Sub,

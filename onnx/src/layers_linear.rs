@@ -56,7 +56,7 @@ pub fn matmul<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X)
             c.module(&name, Box::new(lin), (x.0, &x.1))
         }
         _ => {
-            let y = c.node_value(&n.input[1]);
+            let y = c.node_value(&n.input[1])?;
             c.op(label, TensorOp::MatMul, &[x, y])
         }
     }

@@ -27,6 +27,7 @@
 //! Python is needed to build.
 #![warn(missing_docs)]
 
+mod arity;
 mod attr;
 pub mod constant;
 mod convert;

@@ -1,5 +1,6 @@
 //! Checks run before any conversion: every node input is defined earlier (by a graph input, an
-//! initializer or an earlier node: topological order), and every op is supported. All
+//! initializer or an earlier node: topological order), every supported op has its required
+//! inputs and an output (`arity.rs`), and every op is supported. All
 //! unsupported ops are reported in one error.
 
 use std::collections::HashSet;
@@ -68,8 +69,13 @@ pub fn validate(g: &GraphProto, opset: i64) -> Result<()> {
                 )));
             }
         }
-        defined.extend(n.output.iter().map(|o| o.as_str()));
         let op = n.op_type();
+        if CONVERTED.contains(&op) || FOLDED.contains(&op) {
+            if let Some(reason) = crate::arity::check(n) {
+                return Err(OnnxError::Graph(format!("node {label:?}: {reason}")));
+            }
+        }
+        defined.extend(n.output.iter().map(|o| o.as_str()));
         let domain_ok = matches!(n.domain(), "" | "ai.onnx");
         if !domain_ok || !(CONVERTED.contains(&op) || FOLDED.contains(&op)) {
             let op = if domain_ok {

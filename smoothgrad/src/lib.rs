@@ -25,6 +25,7 @@ mod error;
 mod explanation;
 #[cfg(feature = "proptest")]
 pub mod kit;
+pub mod memory;
 pub mod method;
 pub mod metrics;
 mod model;

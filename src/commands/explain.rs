@@ -40,6 +40,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
         plan.arch.as_deref(),
         Some(inputs.tensor.shape()),
     )?;
+    plan.check_memory(&*model, &inputs.tensor)?;
     if matches!(plan.output, Output::Png(..)) && inputs.tensor.rank() != 4 {
         return Err(CliError::input(format!(
             "a .png output needs image-like inputs [N, C, H, W], found {:?}",

@@ -119,7 +119,10 @@ impl TensorOp {
                     return Err(format!("axis {start} is beyond input {x:?}"));
                 }
                 let mut out = x[..*start].to_vec();
-                out.push(x[*start..].iter().product());
+                let merged = x[*start..]
+                    .iter()
+                    .try_fold(1usize, |n, &d| n.checked_mul(d));
+                out.push(merged.ok_or_else(|| format!("input {x:?} has too many elements"))?);
                 Ok(out)
             }
             TensorOp::Reshape { dims } => reshape_shape(x, dims),
@@ -215,18 +218,21 @@ fn reshape_shape(x: &[usize], dims: &[isize]) -> Result<Vec<usize>, String> {
     let Some((&batch, rest)) = x.split_first() else {
         return Err("cannot reshape a value without a batch axis".into());
     };
-    let total: usize = rest.iter().product();
+    let total = rest
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("input {x:?} has too many elements"))?;
     let inferred = dims.iter().filter(|&&d| d == -1).count();
     if inferred > 1 || dims.iter().any(|&d| d < -1 || d == 0) {
         return Err(format!(
             "reshape dims {dims:?} must be positive, with at most one -1"
         ));
     }
-    let known: usize = dims
+    let known = dims
         .iter()
         .filter(|&&d| d > 0)
-        .map(|&d| d as usize)
-        .product();
+        .try_fold(1usize, |n, &d| n.checked_mul(d as usize))
+        .ok_or_else(|| format!("reshape dims {dims:?} have too many elements"))?;
     let mut out = vec![batch];
     for &d in dims {
         out.push(if d == -1 {
