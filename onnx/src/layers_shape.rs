@@ -43,7 +43,11 @@ pub fn reshape<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X
 /// `Concat` of runtime values (constants become parameters) along `axis`.
 pub fn concat<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: X) -> R<Val> {
     let a = axis(attr::int(n, "axis", 0), x.1.len())?;
-    let xs = n.input.iter().map(|i| c.node_value(i)).collect::<R<Vec<_>>>()?;
+    let xs = n
+        .input
+        .iter()
+        .map(|i| c.node_value(i))
+        .collect::<R<Vec<_>>>()?;
     c.op(label, TensorOp::Concat { axis: a }, &xs)
 }
 
