@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         Some(Command::Render(a)) => interrupt::watch(&a.output, false),
         Some(Command::Demo(a)) => interrupt::watch(&a.out, true),
         None => interrupt::watch("out".as_ref(), true),
-        Some(Command::Bench(_)) => {}
+        Some(Command::Bench(_) | Command::Inspect(_)) => {}
     }
     match std::panic::catch_unwind(|| smoothgrad_cli::run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
