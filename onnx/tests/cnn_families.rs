@@ -169,7 +169,7 @@ fn float32_exports() {
         let m = smoothgrad_onnx::import::<f32>(path(file)).unwrap();
         let x = Tensor::from_vec(
             r.input.data().iter().map(|&v| v as f32).collect(),
-            &r.input.shape(),
+            r.input.shape(),
         )
         .unwrap();
         let out: Vec<f64> = logits(&m, &x)
