@@ -218,8 +218,17 @@ fn a_killed_run_resumes_to_the_same_bytes() {
         !out.join("attributions.safetensors").exists(),
         "the run finished before it was killed: the test needs a slower run"
     );
-    // Started again, it ends with the uninterrupted run's files.
-    smoothgrad(&a);
+    let committed = std::fs::read_dir(out.join(".partial/all"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("chunk-") && n.ends_with(".safetensors"))
+        .count();
+    assert!(committed >= 1);
+    // Started again, it keeps the committed chunks and ends with the uninterrupted run's files.
+    let o = smoothgrad(&a);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let done = format!("{} inputs were done before this run", 2 * committed);
+    assert!(stdout.contains(&done), "{stdout} (expected: {done})");
     assert_eq!(tree(&out), tree(&reference));
 }
 

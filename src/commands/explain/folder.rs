@@ -76,8 +76,8 @@ pub fn run(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
         model: &cut,
         baseline: &baseline,
     };
-    in_pool(plan.threads, || {
-        let mut loader = Loader::default();
+    let resumed = in_pool(plan.threads, || {
+        let (mut loader, mut resumed) = (Loader::default(), 0);
         let mut reference = None;
         for (k, chunk) in items.chunks(d.chunk_size).enumerate() {
             let path = partial.chunk(k);
@@ -85,6 +85,7 @@ pub fn run(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
                 if reference.is_none() && done.contains("input") {
                     reference = Some(done.shape("input")?[1..].to_vec());
                 }
+                resumed += chunk.len();
             } else {
                 let record = runner.chunk(chunk, &mut loader, &mut reference, &bar)?;
                 record
@@ -93,13 +94,13 @@ pub fn run(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
             }
             bar.inc(chunk.len() as u64);
         }
-        Ok(())
+        Ok(resumed)
     })?;
     bar.finish_and_clear();
     let chunks = items.len().div_ceil(d.chunk_size);
     let summary = assemble(plan, d, &partial, chunks, &out_file)?;
     partial.finish();
-    report(&summary, items.len(), total, &out_file, d)
+    report(&summary, (items.len(), total, resumed), &out_file, d)
 }
 
 /// What the chunks hold: every explained input's name, the skipped ones with the reason.
@@ -110,14 +111,17 @@ struct Summary {
 }
 
 /// Prints the outcome; skipped inputs make the status 2 (the others are complete).
-fn report(s: &Summary, mine: usize, total: usize, out: &Path, d: &DirPlan) -> Result<()> {
+/// `counts`: this run's inputs, all inputs, inputs found done in `.partial`.
+fn report(s: &Summary, counts: (usize, usize, usize), out: &Path, d: &DirPlan) -> Result<()> {
+    let (mine, total, resumed) = counts;
     for (name, reason) in &s.failures {
         eprintln!("smoothgrad: skipped {name}: {reason}");
     }
     if s.written {
         let pictures = if d.pictures == Pictures::None { 0 } else { s.names.len() };
         println!(
-            "explained {} of {mine} inputs{} into {} ({pictures} pictures)",
+            "explained {} of {mine} inputs{} into {} ({pictures} pictures; {resumed} inputs were \
+             done before this run)",
             s.names.len(),
             if d.shard.count > 1 {
                 format!(" (shard {}/{} of {total})", d.shard.index, d.shard.count)
