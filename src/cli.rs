@@ -24,6 +24,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Time SmoothGrad on the peer benchmark workloads.
     Bench(BenchArgs),
+    /// Score an attributions file: deletion/insertion AUC, max-sensitivity, randomization, and
+    /// energy in mask / pointing game with masks; writes JSON.
+    Evaluate(EvaluateArgs),
 }
 
 /// Options of `demo`.
@@ -151,7 +154,11 @@ pub struct ExplainArgs {
     /// classes explained, and for smoothgrad/smoothgrad-sq/vargrad "std_error", the Monte-Carlo
     /// standard error of the SmoothGrad mean), or .png (rendered with the options below; several
     /// inputs give OUT-0.png, OUT-1.png, ...).
-    #[arg(long, required_unless_present = "output_dir", conflicts_with = "output_dir")]
+    #[arg(
+        long,
+        required_unless_present = "output_dir",
+        conflicts_with = "output_dir"
+    )]
     pub output: Option<PathBuf>,
     /// The method. smoothgrad, smoothgrad-sq and vargrad are the mean, the mean of squares and
     /// the variance of --base over --samples noisy copies of each input, from one pass.
@@ -367,4 +374,57 @@ pub struct BenchArgs {
     /// Samples per forward/backward pass (default: all samples at once, as the peers).
     #[arg(long)]
     pub batch_size: Option<usize>,
+}
+
+/// Options of `evaluate`.
+#[derive(Args, Debug, Clone)]
+pub struct EvaluateArgs {
+    /// The model the attributions explain (as `explain --model`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The model's spec, for weights saved without one (as `explain --arch`).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// The attributions: a .safetensors file `explain` wrote ("attribution", "target", and the
+    /// method's settings in its metadata, which max-sensitivity and randomization re-explain
+    /// with).
+    #[arg(long)]
+    pub attributions: PathBuf,
+    /// The inputs explained, when the attributions file has no "input" tensor (an `--output`
+    /// run): as `explain --input`, in the same order.
+    #[arg(long, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Normalization of image --input files (as `explain --normalize`).
+    #[arg(long)]
+    pub normalize: Option<String>,
+    /// Object masks for energy in mask and the pointing game: a .safetensors file ("mask"
+    /// `[N, H, W]`, nonzero inside the object), or a folder holding one image per input at the
+    /// input's name (pixels > 0.5 inside the object).
+    #[arg(long)]
+    pub masks: Option<PathBuf>,
+    /// The measures, comma-separated: deletion, insertion, sensitivity, randomization,
+    /// localization (with --masks).
+    #[arg(long, default_value = "deletion,insertion,sensitivity,randomization")]
+    pub metrics: String,
+    /// Deletion and insertion steps (curve points - 1).
+    #[arg(long, default_value_t = 32)]
+    pub steps: usize,
+    /// Max-sensitivity: the L-infinity radius of the uniform perturbations.
+    #[arg(long, default_value_t = 0.05)]
+    pub radius: f64,
+    /// Max-sensitivity: perturbations per input.
+    #[arg(long, default_value_t = 5)]
+    pub perturbations: usize,
+    /// Seed of the perturbations and of the randomized parameters.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Pointing game: a hit within this many pixels of the mask counts.
+    #[arg(long, default_value_t = 0.0)]
+    pub pointing_tolerance: f64,
+    /// Where the JSON report goes (default: stdout).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }

@@ -438,7 +438,11 @@ mod tests {
         for bad in ["3/2", "2/2", "1/0", "a/b", "1", "-1/2"] {
             let e = Shard::parse(bad).unwrap_err();
             assert_eq!(e.status, 2);
-            assert!(e.message.starts_with("--shard: expected I/N"), "{}", e.message);
+            assert!(
+                e.message.starts_with("--shard: expected I/N"),
+                "{}",
+                e.message
+            );
         }
         let s = Shard { index: 1, count: 3 };
         let taken: Vec<usize> = (0..8).filter(|&p| s.takes(p)).collect();
@@ -475,7 +479,10 @@ mod tests {
         assert_eq!(p.integrated_gradients.rule, Rule::Trapezoid);
         assert_eq!(p.integrated_gradients.baseline, Baseline::Constant(0.5));
         assert!(p.metadata.contains(&("ig_rule", "trapezoid".into())));
-        assert_eq!(plan(&["--ig-baseline", "blur"]).unwrap().ig_baseline, IgBaseline::Blur(5.0));
+        assert_eq!(
+            plan(&["--ig-baseline", "blur"]).unwrap().ig_baseline,
+            IgBaseline::Blur(5.0)
+        );
         for bad in [
             &["--clamp", "1,0"][..],
             &["--clamp", "0"],

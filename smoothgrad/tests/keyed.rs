@@ -87,5 +87,8 @@ fn one_key_per_input() {
     let e = sg()
         .explain_keyed(&model(), &x, &Targets::Predicted, &Operator::Logit, &[1])
         .unwrap_err();
-    assert_eq!(e.to_string(), "expected one stream key per input (2), found 1");
+    assert_eq!(
+        e.to_string(),
+        "expected one stream key per input (2), found 1"
+    );
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod evaluate;
 mod explain;
 mod render;
 
@@ -24,5 +25,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Explain(a)) => explain::run(&a),
         Some(Command::Render(a)) => render::run(&a),
         Some(Command::Bench(a)) => bench::run(&a),
+        Some(Command::Evaluate(a)) => evaluate::run(&a),
     }
 }

@@ -116,7 +116,8 @@ mod tests {
 
     #[test]
     fn a_streamed_file_reads_back() {
-        let path = std::env::temp_dir().join(format!("sg-assemble-{}.safetensors", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("sg-assemble-{}.safetensors", std::process::id()));
         let columns = [
             Column {
                 name: "input",

@@ -136,9 +136,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<Source>) -> Result<()> {
 /// Adds the files a glob matches (folders it matches are searched), named below the glob's
 /// fixed prefix: `photos/*/x.jpg` names `photos/cats/x.jpg` "cats/x.jpg".
 fn glob_into(pattern: &str, out: &mut Vec<Source>) -> Result<()> {
-    let paths = glob::glob(pattern).map_err(|e| {
-        CliError::input(format!("--input: bad glob {pattern:?}: {}", e.msg))
-    })?;
+    let paths = glob::glob(pattern)
+        .map_err(|e| CliError::input(format!("--input: bad glob {pattern:?}: {}", e.msg)))?;
     let root: PathBuf = Path::new(pattern)
         .components()
         .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
@@ -195,7 +194,13 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("b/c")).unwrap();
         std::fs::create_dir_all(dir.join(".partial")).unwrap();
-        for f in ["z.png", "b/c/y.jpg", "b/a.pgm", "notes.txt", ".partial/q.png"] {
+        for f in [
+            "z.png",
+            "b/c/y.jpg",
+            "b/a.pgm",
+            "notes.txt",
+            ".partial/q.png",
+        ] {
             std::fs::write(dir.join(f), b"").unwrap();
         }
         let names = |s: Vec<Source>| s.into_iter().map(|s| s.name).collect::<Vec<_>>();
@@ -211,7 +216,11 @@ mod tests {
         let e = list(&[dir.join("*.bmp")]).unwrap_err();
         assert!(e.message.ends_with("matches no file"), "{}", e.message);
         let e = list(&[dir.join("missing")]).unwrap_err();
-        assert!(e.message.ends_with("no such file or folder"), "{}", e.message);
+        assert!(
+            e.message.ends_with("no such file or folder"),
+            "{}",
+            e.message
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

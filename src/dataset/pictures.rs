@@ -40,7 +40,9 @@ pub fn picture(
 fn unit_range(x: &[f32]) -> Vec<f32> {
     let (lo, hi) = x
         .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
     if lo >= 0.0 && hi <= 1.0 {
         return x.to_vec();
     }

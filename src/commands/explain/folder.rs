@@ -118,7 +118,11 @@ fn report(s: &Summary, counts: (usize, usize, usize), out: &Path, d: &DirPlan) -
         eprintln!("smoothgrad: skipped {name}: {reason}");
     }
     if s.written {
-        let pictures = if d.pictures == Pictures::None { 0 } else { s.names.len() };
+        let pictures = if d.pictures == Pictures::None {
+            0
+        } else {
+            s.names.len()
+        };
         println!(
             "explained {} of {mine} inputs{} into {} ({pictures} pictures; {resumed} inputs were \
              done before this run)",
@@ -164,11 +168,20 @@ fn settings(plan: &ExplainPlan, d: &DirPlan, items: &[Item]) -> Result<BTreeMap<
     let model_hash = model.iter().fold(key(""), |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+    // FNV-1a of the names, each followed by a newline, without building the list.
+    let names_hash = items.iter().fold(key(""), |h, i| {
+        i.name
+            .bytes()
+            .chain([b'\n'])
+            .fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    });
     s.extend([
         ("model".into(), format!("{:016x}", model_hash)),
         ("arch".into(), plan.arch.clone().unwrap_or_default()),
-        ("inputs".into(), format!("{} inputs, {:016x}", names.len(), key(&names.join("\n")))),
+        (
+            "inputs".into(),
+            format!("{} inputs, {names_hash:016x}", items.len()),
+        ),
         ("chunk_size".into(), d.chunk_size.to_string()),
         ("pictures".into(), format!("{:?}", d.pictures)),
         ("render".into(), d.render_settings.clone()),
@@ -215,12 +228,10 @@ impl Runner<'_> {
                     }
                     ok.push((item, l));
                 }
-                Err(reason) if self.d.fail_fast => {
-                    return Err(CliError::input(format!(
-                        "{}: {reason} (--fail-fast: stopped at the first input that cannot be read)",
-                        item.name
-                    )))
-                }
+                Err(reason) if self.d.fail_fast => return Err(CliError::input(format!(
+                    "{}: {reason} (--fail-fast: stopped at the first input that cannot be read)",
+                    item.name
+                ))),
                 Err(reason) => {
                     bar.println(format!("smoothgrad: skipped {}: {reason}", item.name));
                     failures.push((item.name.clone(), reason));
@@ -233,7 +244,10 @@ impl Runner<'_> {
             let shape = &ok[0].1.shape;
             let mut full = vec![ok.len()];
             full.extend(shape);
-            let inputs: Vec<f32> = ok.iter().flat_map(|(_, l)| l.data.iter().copied()).collect();
+            let inputs: Vec<f32> = ok
+                .iter()
+                .flat_map(|(_, l)| l.data.iter().copied())
+                .collect();
             let inputs = Tensor::from_vec(inputs, &full).expect("stacked inputs");
             self.draw(&ok, outcome)?;
             w.tensor("attribution", &outcome.attribution);
@@ -262,12 +276,14 @@ impl Runner<'_> {
         if fits {
             return Ok(());
         }
-        Err(CliError::input(format!(
+        Err(CliError::input(
+            format!(
             "--pictures {:?}: expected image inputs [C, H, W] (C 1 or 3 for an overlay), found \
              {shape:?}; use --pictures none",
             self.d.pictures
         )
-        .to_lowercase()))
+            .to_lowercase(),
+        ))
     }
 
     /// Explains the loaded inputs together; an input the library rejects (non-finite values, a
@@ -328,11 +344,20 @@ impl Runner<'_> {
             let run = &ok[start..start + len];
             let mut shape = vec![len];
             shape.extend(&run[0].1.shape);
-            let data: Vec<f32> = run.iter().flat_map(|(_, l)| l.data.iter().copied()).collect();
+            let data: Vec<f32> = run
+                .iter()
+                .flat_map(|(_, l)| l.data.iter().copied())
+                .collect();
             let batch = Tensor::from_vec(data, &shape).expect("inputs of one shape");
             let keys: Vec<u64> = run.iter().map(|(i, _)| i.key()).collect();
             let targets = if given {
-                Targets::Classes(wanted[start..start + len].iter().flatten().copied().collect())
+                Targets::Classes(
+                    wanted[start..start + len]
+                        .iter()
+                        .flatten()
+                        .copied()
+                        .collect(),
+                )
             } else {
                 Targets::Predicted
             };
@@ -418,9 +443,16 @@ fn assemble(
     let mut shapes: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for k in 0..chunks {
         let f = read(k)?;
-        names.extend(list(&f, "names").into_iter().filter_map(|v| v.as_str().map(String::from)));
+        names.extend(
+            list(&f, "names")
+                .into_iter()
+                .filter_map(|v| v.as_str().map(String::from)),
+        );
         failures.extend(list(&f, "failures").into_iter().filter_map(|v| {
-            Some((v.get(0)?.as_str()?.to_string(), v.get(1)?.as_str()?.to_string()))
+            Some((
+                v.get(0)?.as_str()?.to_string(),
+                v.get(1)?.as_str()?.to_string(),
+            ))
         }));
         for (name, _, _) in TENSORS {
             if let Ok(shape) = f.shape(name) {
@@ -457,12 +489,17 @@ fn assemble(
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
     meta.insert("files".into(), json!(names).to_string());
-    meta.insert("shard".into(), format!("{}/{}", d.shard.index, d.shard.count));
+    meta.insert(
+        "shard".into(),
+        format!("{}/{}", d.shard.index, d.shard.count),
+    );
     meta.insert("noise_keys".into(), "fnv1a64(file name)".into());
     let skipped: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
     meta.insert("skipped".into(), json!(skipped).to_string());
     write_streamed(out, &columns, &meta, |c, sink: &mut dyn Write| {
-        let io_err = |e: std::io::Error| CliError::failure(format!("cannot write \"{}\": {e}", out.display()));
+        let io_err = |e: std::io::Error| {
+            CliError::failure(format!("cannot write \"{}\": {e}", out.display()))
+        };
         for k in 0..chunks {
             let f = read(k)?;
             let name = columns[c].name;

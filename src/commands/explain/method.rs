@@ -42,8 +42,9 @@ impl RunBaseline {
             IgBaseline::Fixed(b) => RunBaseline::Fixed(b.clone()),
             IgBaseline::Blur(sigma) => RunBaseline::Blur(*sigma),
             IgBaseline::File(path) => {
-                let loaded = inputs::load_inputs(std::slice::from_ref(path), plan.normalize.as_deref())
-                    .map_err(|e| CliError::input(format!("--ig-baseline: {}", e.message)))?;
+                let loaded =
+                    inputs::load_inputs(std::slice::from_ref(path), plan.normalize.as_deref())
+                        .map_err(|e| CliError::input(format!("--ig-baseline: {}", e.message)))?;
                 let shape = loaded.tensor.shape().to_vec();
                 if shape.first() != Some(&1) {
                     return Err(CliError::input(format!(
@@ -156,7 +157,10 @@ pub fn concat(parts: Vec<Outcome>) -> Outcome {
 /// ([`predicted`]) on inputs the library has already checked.
 pub fn predicted_classes(model: &dyn Model, inputs: &Tensor<f32>) -> Vec<usize> {
     let k = output_classes(model, inputs);
-    assert!(k > 0, "the library checked that the model maps the inputs to [N, K]");
+    assert!(
+        k > 0,
+        "the library checked that the model maps the inputs to [N, K]"
+    );
     predicted(model, inputs, k)
 }
 
@@ -200,7 +204,9 @@ impl Job<'_> {
             ..SmoothGrad::new(method)
         };
         let e = match self.keys {
-            Some(keys) => sg.explain_keyed(self.model, self.inputs, self.targets, &p.operator, keys)?,
+            Some(keys) => {
+                sg.explain_keyed(self.model, self.inputs, self.targets, &p.operator, keys)?
+            }
             None => sg.explain(self.model, self.inputs, self.targets, &p.operator)?,
         };
         Ok(Outcome {

@@ -12,7 +12,7 @@
 //! `probability` / `log-probability` apply softmax once, themselves.
 
 mod folder;
-mod method;
+pub(crate) mod method;
 
 use smoothgrad::{Cut, ExplainError, Targets};
 use smoothgrad_autograd::io::Writer;
@@ -35,9 +35,10 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     let model = inputs::load_model(&plan.model, plan.arch.as_deref())?;
     let baseline = RunBaseline::of(&plan)?;
     // Folders and globs are expanded (sorted by name); files alone keep the order given.
-    let expand = plan.inputs.iter().any(|p| {
-        p.is_dir() || (!p.exists() && p.to_string_lossy().contains(['*', '?', '[']))
-    });
+    let expand = plan
+        .inputs
+        .iter()
+        .any(|p| p.is_dir() || (!p.exists() && p.to_string_lossy().contains(['*', '?', '['])));
     let paths = if expand {
         let sources = crate::dataset::listing::list(&plan.inputs)?;
         sources.into_iter().map(|s| s.path).collect()
