@@ -198,7 +198,7 @@ pub struct ExplainArgs {
     pub ig_steps: usize,
     /// Datasets (`--output-dir`) and settings the library has (`--tolerance`, ...).
     #[command(flatten)]
-    pub dataset: DatasetOptions,
+    pub dataset: Box<DatasetOptions>,
     /// Rendering options, for a .png output.
     #[command(flatten)]
     pub render: RenderOptions,

@@ -75,7 +75,10 @@ fn args<'a>(m: &'a Path, input: &'a Path, out: &'a Path, extra: &[&'a str]) -> V
 }
 
 /// Each input's rows of a run's file, by file name: attribution, input, std_error, target.
-fn by_name(file: &TensorFile) -> BTreeMap<String, (Vec<f32>, Vec<f32>, Vec<f32>, i64)> {
+/// One input's rows: attribution, input, std_error, and its class.
+type Row = (Vec<f32>, Vec<f32>, Vec<f32>, i64);
+
+fn by_name(file: &TensorFile) -> BTreeMap<String, Row> {
     let names: Vec<String> = serde_json::from_str(&file.metadata()["files"]).unwrap();
     let a: Tensor = file.get("attribution").unwrap();
     let x: Tensor = file.get("input").unwrap();

@@ -48,9 +48,9 @@ pub fn list(inputs: &[PathBuf]) -> Result<Vec<Source>> {
                 walk(input, input, &mut sources)?;
                 if sources.len() == before {
                     return Err(CliError::input(format!(
-                        "--input: folder \"{}\" holds no inputs (expected files ending in {})",
+                        "--input: folder \"{}\" holds no inputs (expected files ending in .{})",
                         input.display(),
-                        format!(".{}", INPUT_EXTENSIONS.join(", ."))
+                        INPUT_EXTENSIONS.join(", .")
                     )));
                 }
             } else {
@@ -205,7 +205,7 @@ mod tests {
         }
         let names = |s: Vec<Source>| s.into_iter().map(|s| s.name).collect::<Vec<_>>();
         assert_eq!(
-            names(list(&[dir.clone()]).unwrap()),
+            names(list(std::slice::from_ref(&dir)).unwrap()),
             ["b/a.pgm", "b/c/y.jpg", "z.png"]
         );
         let pattern = dir.join("b/*");

@@ -11,18 +11,17 @@
 //! with the same bytes.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde_json::json;
 use smoothgrad::{Cut, ExplainError, Model, Targets};
-use smoothgrad_autograd::io::{self, TensorFile, Writer};
+use smoothgrad_autograd::io::{self, Writer};
 use smoothgrad_autograd::Tensor;
 
+use super::collect::{assemble, Summary};
 use super::method::{self, predicted_classes, Outcome, RunBaseline};
 use super::{in_context, in_pool};
 use crate::cli::Pictures;
-use crate::dataset::assemble::{write_streamed, Column};
 use crate::dataset::items::{self, Item, Loaded, Loader};
 use crate::dataset::listing::{self, key};
 use crate::dataset::partial::Partial;
@@ -101,13 +100,6 @@ pub fn run(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
     let summary = assemble(plan, d, &partial, chunks, &out_file)?;
     partial.finish();
     report(&summary, (items.len(), total, resumed), &out_file, d)
-}
-
-/// What the chunks hold: every explained input's name, the skipped ones with the reason.
-struct Summary {
-    names: Vec<String>,
-    failures: Vec<(String, String)>,
-    written: bool,
 }
 
 /// Prints the outcome; skipped inputs make the status 2 (the others are complete).
@@ -228,10 +220,12 @@ impl Runner<'_> {
                     }
                     ok.push((item, l));
                 }
-                Err(reason) if self.d.fail_fast => return Err(CliError::input(format!(
+                Err(reason) if self.d.fail_fast => {
+                    return Err(CliError::input(format!(
                     "{}: {reason} (--fail-fast: stopped at the first input that cannot be read)",
                     item.name
-                ))),
+                )))
+                }
                 Err(reason) => {
                     bar.println(format!("smoothgrad: skipped {}: {reason}", item.name));
                     failures.push((item.name.clone(), reason));
@@ -414,114 +408,4 @@ fn per_input(e: &ExplainError) -> bool {
             | ExplainError::TargetOutOfRange { .. }
             | ExplainError::Targets(_)
     )
-}
-
-/// The tensors every chunk holds, in the file's order.
-const TENSORS: [(&str, &str, usize); 4] = [
-    ("attribution", "F32", 4),
-    ("input", "F32", 4),
-    ("std_error", "F32", 4),
-    ("target", "I64", 8),
-];
-
-/// Streams the chunks into the run's file (unless no input could be explained).
-fn assemble(
-    plan: &ExplainPlan,
-    d: &DirPlan,
-    partial: &Partial,
-    chunks: usize,
-    out: &Path,
-) -> Result<Summary> {
-    let read = |k: usize| -> Result<TensorFile> { Ok(io::read_file(partial.chunk(k))?) };
-    let list = |f: &TensorFile, key: &str| -> Vec<serde_json::Value> {
-        f.metadata()
-            .get(key)
-            .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or_default()
-    };
-    let (mut names, mut failures) = (Vec::new(), Vec::new());
-    let mut shapes: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for k in 0..chunks {
-        let f = read(k)?;
-        names.extend(
-            list(&f, "names")
-                .into_iter()
-                .filter_map(|v| v.as_str().map(String::from)),
-        );
-        failures.extend(list(&f, "failures").into_iter().filter_map(|v| {
-            Some((
-                v.get(0)?.as_str()?.to_string(),
-                v.get(1)?.as_str()?.to_string(),
-            ))
-        }));
-        for (name, _, _) in TENSORS {
-            if let Ok(shape) = f.shape(name) {
-                let entry = shapes.entry(name).or_insert_with(|| {
-                    let mut s = shape.to_vec();
-                    s[0] = 0;
-                    s
-                });
-                entry[0] += shape[0];
-            }
-        }
-    }
-    if names.is_empty() && !failures.is_empty() {
-        return Ok(Summary {
-            names,
-            failures,
-            written: false,
-        });
-    }
-    let columns: Vec<Column> = TENSORS
-        .iter()
-        .filter_map(|&(name, dtype, width)| {
-            Some(Column {
-                name,
-                dtype,
-                shape: shapes.get(name)?.clone(),
-                width,
-            })
-        })
-        .collect();
-    let mut meta: BTreeMap<String, String> = plan
-        .metadata
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    meta.insert("files".into(), json!(names).to_string());
-    meta.insert(
-        "shard".into(),
-        format!("{}/{}", d.shard.index, d.shard.count),
-    );
-    meta.insert("noise_keys".into(), "fnv1a64(file name)".into());
-    let skipped: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
-    meta.insert("skipped".into(), json!(skipped).to_string());
-    write_streamed(out, &columns, &meta, |c, sink: &mut dyn Write| {
-        let io_err = |e: std::io::Error| {
-            CliError::failure(format!("cannot write \"{}\": {e}", out.display()))
-        };
-        for k in 0..chunks {
-            let f = read(k)?;
-            let name = columns[c].name;
-            if !f.contains(name) {
-                continue;
-            }
-            if name == "target" {
-                let (t, _) = f.get_i64(name)?;
-                for v in t {
-                    sink.write_all(&v.to_le_bytes()).map_err(io_err)?;
-                }
-            } else {
-                let t: Tensor<f32> = f.get(name)?;
-                let bytes: Vec<u8> = t.data().iter().flat_map(|v| v.to_le_bytes()).collect();
-                sink.write_all(&bytes).map_err(io_err)?;
-            }
-        }
-        Ok(())
-    })?;
-    Ok(Summary {
-        names,
-        failures,
-        written: true,
-    })
 }

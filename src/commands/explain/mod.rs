@@ -11,6 +11,7 @@
 //! `--operator logit` then explains the logits, as the SmoothGrad paper recommends, and
 //! `probability` / `log-probability` apply softmax once, themselves.
 
+mod collect;
 mod folder;
 pub(crate) mod method;
 
