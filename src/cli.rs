@@ -26,6 +26,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Describe a model: inputs, outputs, parameters, ops, and the node explained.
     Inspect(InspectArgs),
+    /// Score an attributions file: deletion/insertion AUC, max-sensitivity, randomization, and
+    /// energy in mask / pointing game with masks; writes JSON.
+    Evaluate(EvaluateArgs),
 }
 
 /// Options of `demo`.
@@ -168,8 +171,12 @@ pub struct ExplainArgs {
     /// classes explained, and for smoothgrad/smoothgrad-sq/vargrad "std_error", the Monte-Carlo
     /// standard error of the SmoothGrad mean), or .png (rendered with the options below; several
     /// inputs give OUT-0.png, OUT-1.png, ...).
-    #[arg(long)]
-    pub output: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "output_dir",
+        conflicts_with = "output_dir"
+    )]
+    pub output: Option<PathBuf>,
     /// The method. smoothgrad, smoothgrad-sq and vargrad are the mean, the mean of squares and
     /// the variance of --base over --samples noisy copies of each input, from one pass.
     #[arg(long, value_enum, default_value_t = MethodName::Smooth(Statistic::Smoothgrad))]
@@ -217,9 +224,103 @@ pub struct ExplainArgs {
     /// more is refused.
     #[arg(long)]
     pub max_memory: Option<String>,
+    /// Datasets (`--output-dir`) and settings the library has (`--tolerance`, ...).
+    #[command(flatten)]
+    pub dataset: Box<DatasetOptions>,
     /// Rendering options, for a .png output.
     #[command(flatten)]
     pub render: RenderOptions,
+}
+
+/// What each input's picture in `--output-dir` shows.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pictures {
+    /// The heat map alone.
+    Map,
+    /// The heat map blended over the (preprocessed) input.
+    Overlay,
+    /// The map and the overlay side by side.
+    Both,
+    /// No pictures (e.g. inputs that are not images).
+    None,
+}
+
+/// SmoothGrad's noise distribution.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoiseDist {
+    /// `N(0, sigma^2)`.
+    Gaussian,
+    /// Uniform with the same standard deviation sigma.
+    Uniform,
+}
+
+/// The quadrature rule of integrated gradients.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgRule {
+    /// Left Riemann sum: alpha = k/m, k = 0..m-1.
+    Left,
+    /// Right Riemann sum: alpha = k/m, k = 1..m.
+    Right,
+    /// Midpoint rule: alpha = (k + 1/2)/m (Captum's riemann_middle).
+    Midpoint,
+    /// Trapezoid rule over alpha = k/(m-1) (Captum's default gausslegendre aside).
+    Trapezoid,
+}
+
+/// `explain`'s dataset options (`--output-dir` runs) and the library settings it exposes.
+#[derive(Args, Debug, Clone)]
+pub struct DatasetOptions {
+    /// Explain a dataset into this folder: --input then takes files, folders (searched
+    /// recursively, sorted by path) and globs ("photos/*.jpg"); inputs stream through in chunks
+    /// of --chunk-size. OUT gets one PNG per input (OUT/NAME.png, NAME the input's path below
+    /// its folder or glob root) and attributions.safetensors ("attribution", "input", "target",
+    /// "std_error", file names in the "files" metadata, sorted by name). An interrupted run
+    /// resumes from OUT/.partial when started again with the same settings.
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+    /// With --output-dir: inputs explained and committed together (at most this many are
+    /// recomputed when a run is interrupted and resumed).
+    #[arg(long, default_value_t = 32)]
+    pub chunk_size: usize,
+    /// With --output-dir: the picture written for each input.
+    #[arg(long, value_enum, default_value_t = Pictures::Map)]
+    pub pictures: Pictures,
+    /// With --output-dir: "I/N" explains only inputs I, I+N, I+2N, ... (0 <= I < N) of the
+    /// sorted list, into attributions-shard-I-of-N.safetensors, so N processes cover a dataset
+    /// with no coordination (e.g. a Slurm array job with --shard $SLURM_ARRAY_TASK_ID/N).
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// With --output-dir: discard unfinished or finished results in OUT and start over.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// With --output-dir: stop at the first input that cannot be read (default: report it,
+    /// skip it, finish the others, and exit with status 2).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// No progress bar (it is drawn on stderr only when stderr is a terminal).
+    #[arg(long)]
+    pub quiet: bool,
+    /// SmoothGrad: stop an input early, after at least --min-samples samples, once the
+    /// relative standard error ||std error|| / ||mean|| falls below this (> 0).
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// SmoothGrad: the fewest samples an early stop (--tolerance) may use.
+    #[arg(long, default_value_t = 10)]
+    pub min_samples: usize,
+    /// SmoothGrad: the noise distribution (both have standard deviation sigma).
+    #[arg(long, value_enum, default_value_t = NoiseDist::Gaussian)]
+    pub noise_dist: NoiseDist,
+    /// SmoothGrad: clamp every noisy input to "MIN,MAX" (e.g. "0,1" for images in [0, 1]).
+    #[arg(long, allow_hyphen_values = true)]
+    pub clamp: Option<String>,
+    /// Integrated gradients' baseline: zeros, blur (each input blurred by a Gaussian of
+    /// sigma 5 pixels, per channel), a constant (e.g. 0.5), or a file (an image or a
+    /// .safetensors "input" of one input's shape, preprocessed as the inputs are).
+    #[arg(long, default_value = "zeros", allow_hyphen_values = true)]
+    pub ig_baseline: String,
+    /// Integrated gradients' quadrature rule.
+    #[arg(long, value_enum, default_value_t = IgRule::Midpoint)]
+    pub ig_rule: IgRule,
 }
 
 /// How attributions become pictures (shared by `explain` and `render`).
@@ -326,4 +427,55 @@ pub struct InspectArgs {
     /// The node `explain --output-node` would explain (default: the logits).
     #[arg(long)]
     pub output_node: Option<String>,
+/// Options of `evaluate`.
+#[derive(Args, Debug, Clone)]
+pub struct EvaluateArgs {
+    /// The model the attributions explain (as `explain --model`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The model's spec, for weights saved without one (as `explain --arch`).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// The attributions: a .safetensors file `explain` wrote ("attribution", "target", and the
+    /// method's settings in its metadata, which max-sensitivity and randomization re-explain
+    /// with).
+    #[arg(long)]
+    pub attributions: PathBuf,
+    /// The inputs explained, when the attributions file has no "input" tensor (an `--output`
+    /// run): as `explain --input`, in the same order.
+    #[arg(long, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Normalization of image --input files (as `explain --normalize`).
+    #[arg(long)]
+    pub normalize: Option<String>,
+    /// Object masks for energy in mask and the pointing game: a .safetensors file ("mask"
+    /// `[N, H, W]`, nonzero inside the object), or a folder holding one image per input at the
+    /// input's name (pixels > 0.5 inside the object).
+    #[arg(long)]
+    pub masks: Option<PathBuf>,
+    /// The measures, comma-separated: deletion, insertion, sensitivity, randomization,
+    /// localization (with --masks).
+    #[arg(long, default_value = "deletion,insertion,sensitivity,randomization")]
+    pub metrics: String,
+    /// Deletion and insertion steps (curve points - 1).
+    #[arg(long, default_value_t = 32)]
+    pub steps: usize,
+    /// Max-sensitivity: the L-infinity radius of the uniform perturbations.
+    #[arg(long, default_value_t = 0.05)]
+    pub radius: f64,
+    /// Max-sensitivity: perturbations per input.
+    #[arg(long, default_value_t = 5)]
+    pub perturbations: usize,
+    /// Seed of the perturbations and of the randomized parameters.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Pointing game: a hit within this many pixels of the mask counts.
+    #[arg(long, default_value_t = 0.0)]
+    pub pointing_tolerance: f64,
+    /// Where the JSON report goes (default: stdout).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }

@@ -103,7 +103,7 @@ pub fn viz_error(context: &str, e: VizError) -> CliError {
 }
 
 /// An I/O error's description without the OS error number.
-fn io_reason(e: &std::io::Error) -> String {
+pub fn io_reason(e: &std::io::Error) -> String {
     let text = e.to_string();
     match e.raw_os_error() {
         Some(code) => text

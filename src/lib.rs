@@ -20,6 +20,10 @@ pub mod interrupt;
 mod plan;
 mod rendering;
 pub mod workloads;
+// Datasets and the library's settings on the command line (issue 13).
+mod blur;
+mod dataset;
+pub mod progress;
 
 pub use commands::run;
 pub use error::CliError;

@@ -11,12 +11,18 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use smoothgrad::{memory, Aggregation, IntegratedGradients, Noise, NoiseLevel, Operator};
+use smoothgrad::{
+    memory, Aggregation, Baseline, IntegratedGradients, Noise, NoiseDistribution, NoiseLevel,
+    Operator, Rule,
+};
 use smoothgrad_autograd::Tensor;
 use smoothgrad_nn::Module;
 
-use crate::cli::{BaseMethod, ExplainArgs, MethodName, NoiseMode, OperatorName, Statistic};
-use crate::error::Result;
+use crate::cli::{
+    BaseMethod, ExplainArgs, IgRule, MethodName, NoiseDist, NoiseMode, OperatorName, Pictures,
+    Statistic,
+};
+use crate::error::{CliError, Result};
 use crate::files::OutputKind;
 use crate::inputs::{parse_target, TargetFlag};
 use crate::rendering::Renderer;
@@ -27,7 +33,45 @@ pub enum Output {
     Safetensors(PathBuf),
     /// Pictures rendered by the renderer, `OUT.png` or `OUT-0.png`, `OUT-1.png`, ...
     Png(PathBuf, Box<Renderer>),
+    /// A dataset run into a folder (`--output-dir`).
+    Dir(Box<DirPlan>),
 }
+
+/// A `--output-dir` run's settings.
+pub struct DirPlan {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Inputs per committed chunk (>= 1).
+    pub chunk_size: usize,
+    /// What each input's picture shows.
+    pub pictures: Pictures,
+    /// How maps become pictures.
+    pub renderer: Renderer,
+    /// This process's share of the inputs.
+    pub shard: Shard,
+    /// Start over, discarding earlier results.
+    pub overwrite: bool,
+    /// Stop at the first unreadable input.
+    pub fail_fast: bool,
+    /// No progress bar.
+    pub quiet: bool,
+    /// The rendering options, as the manifest of a resumable run records them.
+    pub render_settings: String,
+}
+
+/// `--ig-baseline`, resolved against the inputs when they are known.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IgBaseline {
+    /// The library's baseline as it is (zeros or a constant).
+    Fixed(Baseline<f32>),
+    /// Each input blurred (Gaussian, sigma in pixels).
+    Blur(f64),
+    /// An input-shaped file, loaded and preprocessed as the inputs are.
+    File(PathBuf),
+}
+
+/// The Gaussian blur of `--ig-baseline blur`, in pixels.
+pub const BLUR_SIGMA: f64 = 5.0;
 
 /// The SmoothGrad settings of a `smoothgrad`, `smoothgrad-sq` or `vargrad` run.
 pub struct Smoothing {
@@ -39,6 +83,10 @@ pub struct Smoothing {
     pub noise: Noise,
     /// The seed of the noise.
     pub seed: u64,
+    /// Early stop on the relative standard error.
+    pub tolerance: Option<f64>,
+    /// The fewest samples an early stop may use.
+    pub min_samples: usize,
 }
 
 /// One `explain` run, decided from the flags.
@@ -74,6 +122,8 @@ pub struct ExplainPlan {
     /// The memory the run may use, and where that limit comes from (`--max-memory`, else the
     /// system's; `None` if the system does not say).
     pub memory: Option<(u64, memory::Source)>,
+    /// Integrated gradients' baseline (`--ig-baseline`).
+    pub ig_baseline: IgBaseline,
 }
 
 impl ExplainPlan {
@@ -84,13 +134,15 @@ impl ExplainPlan {
     /// `.png`, a `--target` that is neither a class nor "predicted", `--threads` outside 1..=256.
     pub fn new(args: &ExplainArgs) -> Result<Self> {
         let target = parse_target(&args.target)?;
-        let output = match OutputKind::of(&args.output)? {
-            OutputKind::Safetensors => Output::Safetensors(args.output.clone()),
-            OutputKind::Png => Output::Png(
-                args.output.clone(),
-                Box::new(Renderer::from_options(&args.render)?),
-            ),
-        };
+        let output = output(args)?;
+        let ig_baseline = parse_ig_baseline(&args.dataset.ig_baseline)?;
+        if let Some(t) = args.dataset.tolerance {
+            if !(t > 0.0 && t.is_finite()) {
+                return Err(CliError::input(format!(
+                    "--tolerance: expected a finite number > 0, found {t}"
+                )));
+            }
+        }
         // The command runs everything in its own pool: the library's rule for its size.
         smoothgrad::threads::check(args.threads)?;
         let memory = match &args.max_memory {
@@ -100,7 +152,7 @@ impl ExplainPlan {
         check_files(args, memory)?;
         let (base, smoothing) = match args.method {
             MethodName::Base(b) => (b, None),
-            MethodName::Smooth(s) => (args.base, Some(smoothing(args, s))),
+            MethodName::Smooth(s) => (args.base, Some(smoothing(args, s)?)),
         };
         Ok(ExplainPlan {
             model: args.model.clone(),
@@ -112,6 +164,11 @@ impl ExplainPlan {
             base,
             integrated_gradients: IntegratedGradients {
                 steps: args.ig_steps,
+                rule: ig_rule(args.dataset.ig_rule),
+                baseline: match &ig_baseline {
+                    IgBaseline::Fixed(b) => b.clone(),
+                    _ => Baseline::Zeros,
+                },
                 ..IntegratedGradients::default()
             },
             smoothing,
@@ -121,6 +178,7 @@ impl ExplainPlan {
             metadata: metadata(args),
             output_node: args.output_node.clone(),
             memory,
+            ig_baseline,
         })
     }
 
@@ -202,13 +260,111 @@ fn check_files(args: &ExplainArgs, limit: Option<(u64, memory::Source)>) -> Resu
     Ok(memory::check(&estimate, limit, source)?)
 }
 
+/// Where `--output` or `--output-dir` sends the results.
+fn output(args: &ExplainArgs) -> Result<Output> {
+    let d = &args.dataset;
+    let Some(dir) = &d.output_dir else {
+        let path = args
+            .output
+            .clone()
+            .expect("clap requires --output or --output-dir");
+        return Ok(match OutputKind::of(&path)? {
+            OutputKind::Safetensors => Output::Safetensors(path),
+            OutputKind::Png => Output::Png(path, Box::new(Renderer::from_options(&args.render)?)),
+        });
+    };
+    if d.chunk_size == 0 {
+        return Err(CliError::input(
+            "--chunk-size: expected at least 1 input per chunk, found 0",
+        ));
+    }
+    if !args.render.overlay.is_empty() {
+        return Err(CliError::input(
+            "--overlay names images for --output; with --output-dir, --pictures overlay \
+             draws each map over its own input",
+        ));
+    }
+    let shard = match &d.shard {
+        Some(s) => Shard::parse(s)?,
+        None => Shard::ALL,
+    };
+    Ok(Output::Dir(Box::new(DirPlan {
+        dir: dir.clone(),
+        chunk_size: d.chunk_size,
+        pictures: d.pictures,
+        renderer: Renderer::from_options(&args.render)?,
+        shard,
+        overwrite: d.overwrite,
+        fail_fast: d.fail_fast,
+        quiet: d.quiet,
+        render_settings: format!("{:?}", args.render),
+    })))
+}
+
+/// Parses `--ig-baseline`: zeros, blur, a number, or a file.
+///
+/// # Errors
+/// A non-finite constant, or a file that does not exist.
+fn parse_ig_baseline(s: &str) -> Result<IgBaseline> {
+    match s.trim() {
+        "zeros" | "zero" => return Ok(IgBaseline::Fixed(Baseline::Zeros)),
+        "blur" => return Ok(IgBaseline::Blur(BLUR_SIGMA)),
+        _ => {}
+    }
+    if let Ok(v) = s.trim().parse::<f32>() {
+        if !v.is_finite() {
+            return Err(CliError::input(format!(
+                "--ig-baseline: expected a finite constant, found {s:?}"
+            )));
+        }
+        return Ok(IgBaseline::Fixed(Baseline::Constant(v)));
+    }
+    let path = PathBuf::from(s);
+    if !path.is_file() {
+        return Err(CliError::input(format!(
+            "--ig-baseline: expected zeros, blur, a number or an existing file, found {s:?}"
+        )));
+    }
+    Ok(IgBaseline::File(path))
+}
+
+/// The library's rule for `--ig-rule`.
+fn ig_rule(rule: IgRule) -> Rule {
+    match rule {
+        IgRule::Left => Rule::RiemannLeft,
+        IgRule::Right => Rule::RiemannRight,
+        IgRule::Midpoint => Rule::RiemannMiddle,
+        IgRule::Trapezoid => Rule::Trapezoid,
+    }
+}
+
+/// Parses `--clamp`: "MIN,MAX" with MIN <= MAX, both finite.
+///
+/// # Errors
+/// Anything else, e.g. "1,0" or "0".
+pub fn parse_clamp(s: &str) -> Result<(f64, f64)> {
+    let bad = || {
+        CliError::input(format!(
+            "--clamp: expected MIN,MAX (two finite numbers, MIN <= MAX), found {s:?}"
+        ))
+    };
+    let (lo, hi) = s.split_once(',').ok_or_else(bad)?;
+    let lo: f64 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: f64 = hi.trim().parse().map_err(|_| bad())?;
+    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
 /// SmoothGrad's settings from the flags.
-fn smoothing(args: &ExplainArgs, statistic: Statistic) -> Smoothing {
+fn smoothing(args: &ExplainArgs, statistic: Statistic) -> Result<Smoothing> {
     let level = match args.noise_mode {
         NoiseMode::Relative => NoiseLevel::Relative(args.noise),
         NoiseMode::Absolute => NoiseLevel::Absolute(args.noise),
     };
-    Smoothing {
+    let d = &args.dataset;
+    Ok(Smoothing {
         statistic: match statistic {
             Statistic::Smoothgrad => Aggregation::Mean,
             Statistic::SmoothgradSq => Aggregation::MeanOfSquares,
@@ -217,10 +373,16 @@ fn smoothing(args: &ExplainArgs, statistic: Statistic) -> Smoothing {
         samples: args.samples,
         noise: Noise {
             level,
-            ..Noise::default()
+            distribution: match d.noise_dist {
+                NoiseDist::Gaussian => NoiseDistribution::Gaussian,
+                NoiseDist::Uniform => NoiseDistribution::Uniform,
+            },
+            clamp: d.clamp.as_deref().map(parse_clamp).transpose()?,
         },
         seed: args.seed,
-    }
+        tolerance: d.tolerance,
+        min_samples: d.min_samples,
+    })
 }
 
 /// The operator `--operator` names.
@@ -249,17 +411,66 @@ fn metadata(args: &ExplainArgs) -> Vec<(&'static str, String)> {
                     format!("{} {}", args.noise, name(&args.noise_mode)),
                 ),
                 ("seed", args.seed.to_string()),
+                ("noise_dist", name(&args.dataset.noise_dist)),
+                ("min_samples", args.dataset.min_samples.to_string()),
             ]);
+            if let Some(t) = args.dataset.tolerance {
+                m.push(("tolerance", t.to_string()));
+            }
+            if let Some(c) = &args.dataset.clamp {
+                m.push(("clamp", c.clone()));
+            }
             args.base
         }
     };
     if base == BaseMethod::IntegratedGradients {
         m.push(("ig_steps", args.ig_steps.to_string()));
+        m.push(("ig_rule", name(&args.dataset.ig_rule)));
+        m.push(("ig_baseline", args.dataset.ig_baseline.clone()));
+    }
+    m.push(("target_flag", args.target.clone()));
+    if let Some(n) = &args.normalize {
+        m.push(("normalize", n.clone()));
     }
     if let Some(node) = &args.output_node {
         m.push(("output_node", node.clone()));
     }
     m
+}
+
+/// `--shard I/N`: inputs `I, I + N, I + 2N, ...` of the sorted list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, `0 <= index < count`.
+    pub index: usize,
+    /// How many shards cover the inputs.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Every input: shard 0 of 1.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses "I/N" with `0 <= I < N`.
+    ///
+    /// # Errors
+    /// Anything else, e.g. "3/2", "1/0" or "a/b".
+    pub fn parse(s: &str) -> Result<Shard> {
+        let parsed = s
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((index, count)) if index < count => Ok(Shard { index, count }),
+            _ => Err(CliError::input(format!(
+                "--shard: expected I/N with 0 <= I < N (e.g. 0/4 .. 3/4), found {s:?}"
+            ))),
+        }
+    }
+
+    /// Whether the input at sorted position `position` is this shard's.
+    pub fn takes(&self, position: usize) -> bool {
+        position % self.count == self.index
+    }
 }
 
 /// The command-line spelling of an option value (`gradient-x-input`).
@@ -313,5 +524,66 @@ mod tests {
         assert!(plan(&["--samples", "0", "--noise", "-1"]).is_ok());
         assert!(plan(&["--threads", "0"]).is_err());
         assert!(plan(&["--target", "cat"]).is_err());
+    }
+
+    #[test]
+    fn shards_are_i_of_n_from_zero() {
+        assert_eq!(Shard::parse("2/4").unwrap(), Shard { index: 2, count: 4 });
+        for bad in ["3/2", "2/2", "1/0", "a/b", "1", "-1/2"] {
+            let e = Shard::parse(bad).unwrap_err();
+            assert_eq!(e.status, 2);
+            assert!(
+                e.message.starts_with("--shard: expected I/N"),
+                "{}",
+                e.message
+            );
+        }
+        let s = Shard { index: 1, count: 3 };
+        let taken: Vec<usize> = (0..8).filter(|&p| s.takes(p)).collect();
+        assert_eq!(taken, [1, 4, 7]);
+    }
+
+    #[test]
+    fn parity_flags_reach_the_library_settings() {
+        let p = plan(&[
+            "--tolerance",
+            "0.05",
+            "--noise-dist",
+            "uniform",
+            "--clamp",
+            "-1,1",
+            "--min-samples",
+            "4",
+        ])
+        .unwrap();
+        let s = p.smoothing.unwrap();
+        assert_eq!(s.tolerance, Some(0.05));
+        assert_eq!(s.min_samples, 4);
+        assert_eq!(s.noise.distribution, NoiseDistribution::Uniform);
+        assert_eq!(s.noise.clamp, Some((-1.0, 1.0)));
+        let p = plan(&[
+            "--method",
+            "integrated-gradients",
+            "--ig-baseline",
+            "0.5",
+            "--ig-rule",
+            "trapezoid",
+        ])
+        .unwrap();
+        assert_eq!(p.integrated_gradients.rule, Rule::Trapezoid);
+        assert_eq!(p.integrated_gradients.baseline, Baseline::Constant(0.5));
+        assert!(p.metadata.contains(&("ig_rule", "trapezoid".into())));
+        assert_eq!(
+            plan(&["--ig-baseline", "blur"]).unwrap().ig_baseline,
+            IgBaseline::Blur(5.0)
+        );
+        for bad in [
+            &["--clamp", "1,0"][..],
+            &["--clamp", "0"],
+            &["--tolerance", "0"],
+            &["--ig-baseline", "no-such-file.png"],
+        ] {
+            assert_eq!(plan(bad).err().map(|e| e.status), Some(2), "{bad:?}");
+        }
     }
 }

@@ -109,7 +109,22 @@ impl Noise {
         i: usize,
         out: &mut Vec<T>,
     ) {
-        let mut rng = stream(seed, n, i);
+        self.extend_noisy_keyed(x, sigma, seed, n as u64, i, out);
+    }
+
+    /// Appends the noisy copy `x + e` for sample `i` of the input whose stream key is `key`
+    /// (its position `n` for [`Noise::extend_noisy`]; a caller's stable identity of the input
+    /// with [`crate::SmoothGrad::explain_keyed`]): the stream `(seed, key, i, 0)`.
+    pub fn extend_noisy_keyed<T: Scalar>(
+        &self,
+        x: &[T],
+        sigma: f64,
+        seed: u64,
+        key: u64,
+        i: usize,
+        out: &mut Vec<T>,
+    ) {
+        let mut rng = streams::stream(seed, key, i as u64, Domain::Noise);
         let half_width = sigma * 3f64.sqrt();
         out.extend(x.iter().map(|&xi| {
             let e = match self.distribution {

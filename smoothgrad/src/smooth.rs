@@ -124,7 +124,43 @@ impl<M> SmoothGrad<M> {
         self.validate()?;
         let req = Request::new(model, inputs, targets, operator, self.batch_size)?;
         self.method.validate(&req.input_shape())?;
-        threads::run_in_pool(self.threads, || self.run(model, &req, operator))?
+        threads::run_in_pool(self.threads, || self.run(model, &req, operator, None))?
+    }
+
+    /// As [`SmoothGrad::explain`], with input `n`'s noise drawn from the streams keyed by
+    /// `keys[n]` instead of its position `n`: `(seed, keys[n], sample, 0)`. A caller that keys
+    /// each input by a stable identity (a hash of its file name, its row in a file) gets the
+    /// same result for it whatever batch, shard or order it comes in.
+    /// `explain_keyed(.., &[0, 1, .., N-1])` equals `explain`.
+    ///
+    /// # Errors
+    /// As [`SmoothGrad::explain`], and [`ExplainError::Parameter`] (`keys`) if there is not
+    /// exactly one key per input.
+    pub fn explain_keyed<T: Scalar>(
+        &self,
+        model: &dyn Model<T>,
+        inputs: &Tensor<T>,
+        targets: &Targets,
+        operator: &Operator<T>,
+        keys: &[u64],
+    ) -> Result<Explanation<T>>
+    where
+        M: Method<T>,
+    {
+        self.validate()?;
+        let req = Request::new(model, inputs, targets, operator, self.batch_size)?;
+        if keys.len() != req.n() {
+            return Err(ExplainError::parameter(
+                "keys",
+                format!(
+                    "expected one stream key per input ({}), found {}",
+                    req.n(),
+                    keys.len()
+                ),
+            ));
+        }
+        self.method.validate(&req.input_shape())?;
+        threads::run_in_pool(self.threads, || self.run(model, &req, operator, Some(keys)))?
     }
 
     fn run<T: Scalar, D: Differentiable<T> + ?Sized>(
@@ -132,6 +168,7 @@ impl<M> SmoothGrad<M> {
         model: &D,
         req: &Request<'_, T>,
         operator: &Operator<T>,
+        keys: Option<&[u64]>,
     ) -> Result<Explanation<T>>
     where
         M: Method<T, D>,
@@ -142,7 +179,8 @@ impl<M> SmoothGrad<M> {
         let mut shape = vec![req.n()];
         shape.extend(req.input_shape());
         for n in 0..req.n() {
-            let stats = self.explain_one(model, req, operator, n);
+            let key = keys.map_or(n as u64, |k| k[n]);
+            let stats = self.explain_one(model, req, operator, n, key);
             counts.push(stats[0].count());
             finished.extend(stats.iter().map(Welford::finish::<T>));
         }
@@ -167,13 +205,15 @@ impl<M> SmoothGrad<M> {
         })
     }
 
-    /// The statistics of every slot of input `n`, fed sample by sample in order.
+    /// The statistics of every slot of input `n` (noise streams keyed by `key`), fed sample by
+    /// sample in order.
     fn explain_one<T: Scalar, D: Differentiable<T> + ?Sized>(
         &self,
         model: &D,
         req: &Request<'_, T>,
         operator: &Operator<T>,
         n: usize,
+        key: u64,
     ) -> Vec<Welford>
     where
         M: Method<T, D>,
@@ -199,7 +239,7 @@ impl<M> SmoothGrad<M> {
                     let mut data = Vec::with_capacity((e - s) * x.len());
                     for i in s..e {
                         self.noise
-                            .extend_noisy(x, sigma, self.seed, n, i, &mut data);
+                            .extend_noisy_keyed(x, sigma, self.seed, key, i, &mut data);
                     }
                     let mut shape = vec![e - s];
                     shape.extend(req.input_shape());

@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod evaluate;
 mod explain;
 mod inspect;
 mod render;
@@ -21,5 +22,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Render(a)) => render::run(&a),
         Some(Command::Bench(a)) => bench::run(&a),
         Some(Command::Inspect(a)) => inspect::run(&a),
+        Some(Command::Evaluate(a)) => evaluate::run(&a),
     }
 }

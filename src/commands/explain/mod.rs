@@ -1,4 +1,5 @@
-//! `explain`: attributions of a model's predictions on inputs, to a `.safetensors` file or PNGs.
+//! `explain`: attributions of a model's predictions on inputs, to a `.safetensors` file or PNGs,
+//! or for a whole dataset into a folder ([`folder`]).
 //!
 //! The flags become one [`ExplainPlan`] (the checks only the command line can make), then the
 //! model and inputs are loaded, and the library checks the request (settings, shapes, values,
@@ -10,31 +11,41 @@
 //! `--operator logit` then explains the logits, as the SmoothGrad paper recommends, and
 //! `probability` / `log-probability` apply softmax once, themselves.
 
-use smoothgrad::{
-    predicted, Attribution, Cut, ExplainError, Gradient, GradientXInput, GuidedBackprop, Method,
-    Model, SmoothGrad, Targets,
-};
-use smoothgrad_autograd::io::Writer;
-use smoothgrad_autograd::Tensor;
+mod collect;
+mod folder;
+pub(crate) mod method;
 
-use crate::cli::{BaseMethod, ExplainArgs};
+use smoothgrad::{Cut, ExplainError, Targets};
+use smoothgrad_autograd::io::Writer;
+
+use crate::cli::ExplainArgs;
 use crate::error::{CliError, Result};
 use crate::files::write_pngs;
-use crate::inputs::{self, Inputs};
+use crate::inputs;
 use crate::plan::{ExplainPlan, Output};
 use crate::rendering::Renderer;
 
-/// What an explanation produced: the attribution written out and, for the SmoothGrad family, the
-/// standard error of the SmoothGrad mean.
-struct Outcome {
-    attribution: Tensor<f32>,
-    std_error: Option<Tensor<f32>>,
-}
+use method::{predicted_classes, Outcome, RunBaseline};
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
     let plan = ExplainPlan::new(args)?;
-    let inputs = inputs::load_inputs(&plan.inputs, plan.normalize.as_deref())?;
+    if let Output::Dir(dir) = &plan.output {
+        return folder::run(&plan, dir);
+    }
+    let baseline = RunBaseline::of(&plan)?;
+    // Folders and globs are expanded (sorted by name); files alone keep the order given.
+    let expand = plan
+        .inputs
+        .iter()
+        .any(|p| p.is_dir() || (!p.exists() && p.to_string_lossy().contains(['*', '?', '['])));
+    let paths = if expand {
+        let sources = crate::dataset::listing::list(&plan.inputs)?;
+        sources.into_iter().map(|s| s.path).collect()
+    } else {
+        plan.inputs.clone()
+    };
+    let inputs = inputs::load_inputs(&paths, plan.normalize.as_deref())?;
     let model = inputs::load_model(
         &plan.model,
         plan.arch.as_deref(),
@@ -54,8 +65,8 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     };
     let (targets, origin) = inputs.targets(plan.target);
     let (outcome, classes) = in_pool(plan.threads, || {
-        let outcome = explain(&plan, &cut, &inputs.tensor, &targets)
-            .map_err(|e| in_context(e, &inputs, &origin))?;
+        let outcome = method::explain(&plan, &baseline, &cut, &inputs.tensor, &targets, None)
+            .map_err(|e| in_context(e, &inputs.source, &origin))?;
         let classes = match &targets {
             Targets::Classes(c) => c.clone(),
             _ => predicted_classes(&cut, &inputs.tensor),
@@ -65,106 +76,27 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     match &plan.output {
         Output::Png(path, renderer) => write_png(path, renderer, &outcome),
         Output::Safetensors(path) => write_tensors(&plan, path, &outcome, &classes),
+        Output::Dir(_) => unreachable!("handled above"),
     }
 }
 
 /// A library error, after the file or option it is about (the library knows neither).
-fn in_context(e: ExplainError, inputs: &Inputs, origin: &str) -> CliError {
+fn in_context(e: ExplainError, source: &str, origin: &str) -> CliError {
     match e {
         ExplainError::TargetOutOfRange { .. } | ExplainError::Targets(_) => {
             CliError::input(format!("{origin}: {e}"))
         }
         ExplainError::InputShape(_)
         | ExplainError::InputRejected { .. }
-        | ExplainError::NonFinite { .. } => CliError::input(format!("{}: {e}", inputs.source)),
+        | ExplainError::NonFinite { .. } => CliError::input(format!("{source}: {e}")),
         other => other.into(),
     }
-}
-
-/// The classes `--target predicted` explained, for the output file: the library's rule
-/// ([`predicted`]) on inputs the library has already checked.
-fn predicted_classes(model: &dyn Model, inputs: &Tensor<f32>) -> Vec<usize> {
-    let mut one = inputs.shape().to_vec();
-    one[0] = 1;
-    let k = model
-        .output_shape(&one)
-        .ok()
-        .and_then(|out| out.get(1).copied())
-        .expect("the library checked that the model maps the inputs to [N, K]");
-    predicted(model, inputs, k)
 }
 
 /// Runs `f` on a pool of `threads` workers ([`smoothgrad::threads::run_in_pool`]), or on
 /// rayon's global pool (all cores); a pool that cannot start is a failure (status 1).
 fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
     smoothgrad::threads::run_in_pool(threads, f).map_err(|e| CliError::failure(e.to_string()))?
-}
-
-/// Dispatches on the base method, explained alone or smoothed.
-fn explain(
-    plan: &ExplainPlan,
-    model: &dyn Model,
-    inputs: &Tensor<f32>,
-    targets: &Targets,
-) -> std::result::Result<Outcome, ExplainError> {
-    let job = Job {
-        plan,
-        model,
-        inputs,
-        targets,
-    };
-    match plan.base {
-        BaseMethod::Gradient => job.run(Gradient),
-        BaseMethod::GradientXInput => job.run(GradientXInput),
-        BaseMethod::IntegratedGradients => job.run(plan.integrated_gradients.clone()),
-        BaseMethod::GuidedBackprop => job.run(GuidedBackprop),
-    }
-}
-
-/// One explanation request, whatever the method.
-struct Job<'a> {
-    plan: &'a ExplainPlan,
-    model: &'a dyn Model,
-    inputs: &'a Tensor<f32>,
-    targets: &'a Targets,
-}
-
-impl Job<'_> {
-    /// `method` alone, `--batch-size` inputs per pass, or SmoothGrad over it: the statistic
-    /// `--method` names, with the mean's standard error.
-    fn run(
-        &self,
-        method: impl for<'m> Method<f32, dyn Model + 'm>,
-    ) -> std::result::Result<Outcome, ExplainError> {
-        let p = self.plan;
-        let Some(s) = &p.smoothing else {
-            let Attribution { values } = method.explain(
-                self.model,
-                self.inputs,
-                self.targets,
-                &p.operator,
-                p.batch_size,
-            )?;
-            return Ok(Outcome {
-                attribution: values,
-                std_error: None,
-            });
-        };
-        let sg = SmoothGrad {
-            samples: s.samples,
-            noise: s.noise,
-            batch_size: p.batch_size,
-            seed: s.seed,
-            // The command already runs inside a pool of --threads workers.
-            threads: None,
-            ..SmoothGrad::new(method)
-        };
-        let e = sg.explain(self.model, self.inputs, self.targets, &p.operator)?;
-        Ok(Outcome {
-            attribution: e.get(s.statistic).clone(),
-            std_error: Some(e.std_error),
-        })
-    }
 }
 
 /// Writes `attribution`, `target` and (SmoothGrad family) `std_error`, with the settings as
