@@ -427,6 +427,8 @@ pub struct InspectArgs {
     /// The node `explain --output-node` would explain (default: the logits).
     #[arg(long)]
     pub output_node: Option<String>,
+}
+
 /// Options of `evaluate`.
 #[derive(Args, Debug, Clone)]
 pub struct EvaluateArgs {

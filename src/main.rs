@@ -45,7 +45,16 @@ fn main() -> ExitCode {
     };
     interrupt::install();
     match &cli.command {
-        Some(Command::Explain(a)) => interrupt::watch(&a.output, false),
+        Some(Command::Explain(a)) => match (&a.output, &a.dataset.output_dir) {
+            (Some(file), _) => interrupt::watch(file, false),
+            (None, Some(dir)) => interrupt::watch(dir, true),
+            (None, None) => {}
+        },
+        Some(Command::Evaluate(a)) => {
+            if let Some(file) = &a.output {
+                interrupt::watch(file, false);
+            }
+        }
         Some(Command::Render(a)) => interrupt::watch(&a.output, false),
         Some(Command::Demo(a)) => interrupt::watch(&a.out, true),
         None => interrupt::watch("out".as_ref(), true),

@@ -136,16 +136,16 @@ impl<M> SmoothGrad<M> {
     /// # Errors
     /// As [`SmoothGrad::explain`], and [`ExplainError::Parameter`] (`keys`) if there is not
     /// exactly one key per input.
-    pub fn explain_keyed<T: Scalar>(
+    pub fn explain_keyed<T: Scalar, D: Differentiable<T> + ?Sized>(
         &self,
-        model: &dyn Model<T>,
+        model: &D,
         inputs: &Tensor<T>,
         targets: &Targets,
         operator: &Operator<T>,
         keys: &[u64],
     ) -> Result<Explanation<T>>
     where
-        M: Method<T>,
+        M: Method<T, D>,
     {
         self.validate()?;
         let req = Request::new(model, inputs, targets, operator, self.batch_size)?;

@@ -89,7 +89,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         Some(m) => Some(load_masks(m, &names, n, h, w)?),
         None => None,
     };
-    let model = inputs::load_model(&args.model, args.arch.as_deref())?;
+    let model = inputs::load_model(&args.model, args.arch.as_deref(), None)?;
     let replay = if wants("sensitivity") || wants("randomization") {
         Some(replay_plan(&file, args)?)
     } else {
@@ -97,7 +97,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     };
     let mut random = None;
     if wants("randomization") {
-        let mut m = inputs::load_model(&args.model, args.arch.as_deref())?;
+        let mut m = inputs::load_model(&args.model, args.arch.as_deref(), None)?;
         randomize_parameters(&mut *m, args.seed);
         random = Some(m);
     }

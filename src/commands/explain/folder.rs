@@ -65,7 +65,7 @@ pub fn run(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
         )));
     }
     let partial = Partial::open(&d.dir, &tag, &settings(plan, d, &items)?, d.overwrite)?;
-    let model = loading::load_model(&plan.model, plan.arch.as_deref())?;
+    let model = loading::load_model(&plan.model, plan.arch.as_deref(), None)?;
     let cut = Cut::before_softmax(&*model);
     let baseline = RunBaseline::of(plan)?;
     let bar = progress::bar(items.len() as u64, "inputs", d.quiet);

@@ -177,7 +177,10 @@ struct Job<'a> {
 impl Job<'_> {
     /// `method` alone, `--batch-size` inputs per pass, or SmoothGrad over it: the statistic
     /// `--method` names, with the mean's standard error.
-    fn run(&self, method: impl Method<f32>) -> std::result::Result<Outcome, ExplainError> {
+    fn run(
+        &self,
+        method: impl for<'m> Method<f32, dyn Model + 'm>,
+    ) -> std::result::Result<Outcome, ExplainError> {
         let p = self.plan;
         let Some(s) = &p.smoothing else {
             let Attribution { values } = method.explain(
