@@ -39,6 +39,8 @@ pub struct Converter<T: Scalar> {
     used: HashSet<String>,
     /// The model's opset.
     pub opset: i64,
+    /// Where the batch is in values whose batch is not axis 0.
+    pub layouts: crate::batch_layout::Layouts,
 }
 
 /// `c` as a tensor of `T`.
@@ -127,6 +129,7 @@ pub fn convert<T: Scalar>(g: &GraphProto, dir: &Path, opset: i64) -> Result<Grap
         vals: HashMap::new(),
         used: HashSet::new(),
         opset,
+        layouts: Default::default(),
     };
     for t in &g.initializer {
         c.vals
@@ -140,6 +143,7 @@ pub fn convert<T: Scalar>(g: &GraphProto, dir: &Path, opset: i64) -> Result<Grap
             OnnxError::Graph("the graph has no input that is not an initializer".into())
         })?;
     let shape = input_shape(input);
+    c.layouts.batch = shape.first().copied().unwrap_or(1).max(1);
     let id = c.g.input();
     c.used.insert("input".into());
     c.vals

@@ -30,6 +30,9 @@ fn konst<'a, T: Scalar>(c: &'a Converter<T>, n: &NodeProto, i: usize) -> R<Optio
 
 /// Converts `n` (whose first input is computed at run time), named `label`.
 pub fn node<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str) -> R<Val> {
+    if let Some(v) = crate::layers_transformer::node(c, n, label)? {
+        return Ok(v);
+    }
     let op = n.op_type();
     let x = c.node_value(&n.input[0]);
     let unit = |m: Box<dyn Module<T>>, c: &mut Converter<T>| c.module(label, m, (x.0, &x.1));

@@ -28,12 +28,17 @@
 #![warn(missing_docs)]
 
 mod attr;
+mod batch_layout;
 pub mod constant;
 mod convert;
 mod error;
 mod external;
 mod fold;
+mod fold_extra;
 mod layers;
+mod layers_shape;
+mod layers_tf;
+mod layers_transformer;
 mod load;
 pub mod proto;
 mod validate;
