@@ -74,8 +74,9 @@ impl Layouts {
 /// Row-major, the batch stays between the same elements: with `P` elements in front of it, it
 /// is a factor of an output axis `j` with `prod(o[..j])` dividing `P` and `o[j]` divisible by
 /// `P / prod(o[..j]) * b0`. For `b0 = 1` several axes qualify (`[17, 1, 32] -> [17, 32]` is
-/// `[17 N, 32]` or `[17, 32 N]`); the choice, in order: the target's `-1`; an output axis of
-/// its own; the front of a non-last axis (`[L, N, E] -> [L, N * H, E / H]`); the back of a
+/// `[17 N, 32]` or `[17, 32 N]`); the choice, in order: an output axis of its own; the
+/// target's `-1` (`[L, -1, D]` of the dynamo exporter; `[1, -1]`, a flatten, is the first
+/// case); the front of a non-last axis (`[L, N, E] -> [L, N * H, E / H]`); the back of a
 /// non-last axis (`[L, N, H, D] -> [L * N, H * D]`: a last axis is contracted by what follows);
 /// the first that qualifies.
 ///
@@ -103,8 +104,8 @@ pub fn reshape_layout(
     let last = o.len().saturating_sub(1);
     let pick = cands
         .iter()
-        .find(|c| Some(c.0) == minus_one)
-        .or_else(|| cands.iter().find(|c| c.1 == 1 && c.2 == 1))
+        .find(|c| c.1 == 1 && c.2 == 1)
+        .or_else(|| cands.iter().find(|c| Some(c.0) == minus_one))
         .or_else(|| cands.iter().find(|c| c.0 != last && c.1 == 1))
         .or_else(|| cands.iter().find(|c| c.0 != last && c.2 == 1))
         .or_else(|| cands.first());
@@ -151,6 +152,11 @@ mod tests {
         assert_eq!(
             reshape_layout(&[17, 1, 32], at(1, 1), &[17, 2, 16], 1, Some(0)),
             Ok(at(0, 17))
+        );
+        // unless an axis of its own holds the batch (a flatten to [1, -1])
+        assert_eq!(
+            reshape_layout(&[1, 16, 1, 1], at(0, 1), &[1, 16], 1, Some(1)),
+            Ok(at(0, 1))
         );
     }
 
