@@ -2,7 +2,9 @@
 //! PyTorch exporters with a fixed batch of 1 and with a dynamic batch
 //! (`tests/fixtures/make_onnx_transformer_fixtures.py`), imported and run on a batch of 2 in
 //! one graph run: logits and the input gradient of `sum_i logits[i, target[i]]` match PyTorch's
-//! float64 ones to 1e-9 of their max, and each sample's logits are those of its own run.
+//! float64 ones to 1e-9 of their max, and each sample's logits are those of its own run. Also
+//! ConvNeXt at opset 14 (LayerNorm decomposed into ReduceMean, Sub, Pow, Sqrt, Div) and from
+//! the dynamo exporter at opset 20 (Gelu).
 
 mod reference;
 
@@ -38,6 +40,13 @@ fn convnext_both_exporters_fixed_and_dynamic_batch() {
 #[test]
 fn vit_both_exporters_fixed_and_dynamic_batch() {
     family("vit");
+}
+
+#[test]
+fn convnext_decomposed_layer_norm_at_opset_14_and_gelu_at_opset_20() {
+    let r = load::<f64>("convnext_io.safetensors", "logits");
+    check(&r, "convnext_ts_opset14.onnx", 1e-9);
+    check(&r, "convnext_dynamo_opset20.onnx", 1e-9);
 }
 
 #[test]
