@@ -93,7 +93,7 @@ pub fn reshape_layout(
     let mut cands = Vec::new();
     let mut pre = 1usize;
     for (j, &d) in o.iter().enumerate() {
-        if pre > 0 && p % pre == 0 {
+        if pre > 0 && p.is_multiple_of(pre) {
             let outer = p / pre;
             if d > 0 && d % (outer * b0) == 0 {
                 cands.push((j, outer, d / (outer * b0)));

@@ -61,6 +61,9 @@ fn source_index(idx: usize, out: &[usize], s: &[usize]) -> usize {
     flat
 }
 
+/// An elementwise function of integers that may fail.
+type IntFn = dyn Fn(&[i64]) -> Result<i64, String>;
+
 fn count(dims: &[usize]) -> Result<usize, String> {
     dims.iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -70,11 +73,7 @@ fn count(dims: &[usize]) -> Result<usize, String> {
 
 /// `f` over the broadcast of `xs`, on floats, or on integers when all are integers and `int`
 /// is given.
-fn map_n(
-    xs: &[&Const],
-    f: impl Fn(&[f64]) -> f64,
-    int: Option<&dyn Fn(&[i64]) -> Result<i64, String>>,
-) -> Result<Const, String> {
+fn map_n(xs: &[&Const], f: impl Fn(&[f64]) -> f64, int: Option<&IntFn>) -> Result<Const, String> {
     let mut dims: Vec<usize> = Vec::new();
     for x in xs {
         dims = broadcast(&dims, &x.dims)?;

@@ -114,7 +114,7 @@ fn resolve(s: &[usize], target: &[i64], allow_zero: bool) -> R<Vec<usize>> {
     }
     let known: usize = o.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {s:?} to {target:?}"));
         }
         o[i] = total / known;
