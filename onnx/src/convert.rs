@@ -39,6 +39,8 @@ pub struct Converter<T: Scalar> {
     used: HashSet<String>,
     /// The model's opset.
     pub opset: i64,
+    /// Where the batch is in values whose batch is not axis 0.
+    pub layouts: crate::batch_layout::Layouts,
 }
 
 /// `c` as a tensor of `T`.
@@ -143,6 +145,7 @@ pub fn convert<T: Scalar>(
         vals: HashMap::new(),
         used: HashSet::new(),
         opset,
+        layouts: Default::default(),
     };
     for t in &g.initializer {
         c.vals
@@ -167,6 +170,7 @@ pub fn convert<T: Scalar>(
             input.name()
         )));
     }
+    c.layouts.batch = shape.first().copied().unwrap_or(1).max(1);
     let id = c.g.input();
     c.used.insert("input".into());
     c.vals

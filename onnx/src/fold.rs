@@ -187,6 +187,7 @@ pub fn fold(n: &NodeProto, x: &[Option<Const>], opset: i64) -> Result<Const, Str
             Ok(Const { dims, data })
         }
         "Add" | "Sub" | "Mul" | "Div" => arithmetic(n.op_type(), get(0)?, get(1)?),
+        op if crate::fold_extra::handles(op) => crate::fold_extra::fold(n, x),
         op => Err(format!("{op} of constants is not folded")),
     }
 }

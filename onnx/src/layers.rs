@@ -32,6 +32,11 @@ pub fn konst<'a, T: Scalar>(c: &'a Converter<T>, n: &NodeProto, i: usize) -> R<O
 /// Converts `n` (whose first input is computed at run time), named `label`: its outputs'
 /// values, in order (several for `Split`).
 pub fn node<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str) -> R<Vec<Val>> {
+    // Transformer-era and batch-following conversions first: they must see a constant first
+    // input (a class token) before it becomes a parameter node.
+    if let Some(v) = crate::layers_transformer::node(c, n, label)? {
+        return Ok(vec![v]);
+    }
     let x = c.node_value(&n.input[0])?;
     match n.op_type() {
         "Split" => layers_shape::split(c, n, label, x),

@@ -29,17 +29,22 @@
 
 mod arity;
 mod attr;
+mod batch_layout;
 pub mod constant;
 mod convert;
 mod error;
 mod external;
 mod fold;
+mod fold_extra;
 mod layers;
 mod layers_activation;
+mod layers_batch;
 mod layers_conv;
 mod layers_linear;
 mod layers_pool;
 mod layers_shape;
+mod layers_tf;
+mod layers_transformer;
 mod load;
 pub mod proto;
 pub mod summary;

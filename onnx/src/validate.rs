@@ -77,7 +77,9 @@ pub fn validate(g: &GraphProto, opset: i64) -> Result<()> {
         }
         defined.extend(n.output.iter().map(|o| o.as_str()));
         let domain_ok = matches!(n.domain(), "" | "ai.onnx");
-        if !domain_ok || !(CONVERTED.contains(&op) || FOLDED.contains(&op)) {
+        let extra = crate::layers_transformer::CONVERTED.contains(&op)
+            || crate::fold_extra::FOLDED.contains(&op);
+        if !domain_ok || !(CONVERTED.contains(&op) || FOLDED.contains(&op) || extra) {
             let op = if domain_ok {
                 op.to_string()
             } else {

@@ -45,6 +45,18 @@ const OPS: &[(&str, &[(&str, Kind)])] = &[
     ("reshape", &[("dims", Kind::Dims)]),
     ("permute", &[("perm", Kind::Indices)]),
     ("mean", &[("axes", Kind::Indices), ("keepdim", Kind::Flag)]),
+    ("reshape_all", &[("dims", Kind::Dims)]),
+    ("erf", &[]),
+    ("sqrt", &[]),
+    ("pow", &[("exponent", Kind::Float)]),
+    (
+        "pad",
+        &[
+            ("axis", Kind::Index),
+            ("before", Kind::Index),
+            ("after", Kind::Index),
+        ],
+    ),
 ];
 
 /// An argument's value as written: one atom, or a bracketed list of atoms, with offsets.
@@ -236,6 +248,21 @@ fn build(name: &str, args: Vec<Arg>) -> TensorOp {
             axes: indices(next()),
             keepdim: matches!(next(), Arg::Flag(true)),
         },
+        "reshape_all" => match next() {
+            Arg::Dims(dims) => TensorOp::ReshapeAll { dims },
+            _ => unreachable!("typed by its kind"),
+        },
+        "erf" => TensorOp::Erf,
+        "sqrt" => TensorOp::Sqrt,
+        "pow" => match next() {
+            Arg::Float(p) => TensorOp::Pow(p),
+            _ => unreachable!("typed by its kind"),
+        },
+        "pad" => TensorOp::Pad {
+            axis: index(next()),
+            before: index(next()),
+            after: index(next()),
+        },
         _ => unreachable!("parse_op found the op in OPS"),
     }
 }
@@ -413,6 +440,17 @@ mod tests {
                 axes: vec![2, 3],
                 keepdim: true,
             },
+            TensorOp::ReshapeAll {
+                dims: vec![17, -1, 16],
+            },
+            TensorOp::Erf,
+            TensorOp::Sqrt,
+            TensorOp::Pow(-0.5),
+            TensorOp::Pad {
+                axis: 2,
+                before: 0,
+                after: 1,
+            },
         ];
         for op in ops {
             assert_eq!(parse_op(&op.to_string()), Ok(op.clone()), "{op}");
@@ -431,8 +469,8 @@ mod tests {
     #[test]
     fn errors_point_at_the_problem_and_say_what_was_expected() {
         let cases: [(&str, usize, &str); 11] = [
-            ("ad", 0, "expected an op (add, sub, mul, div, matmul, expand_batch, scale, concat, narrow, flatten, reshape, permute, mean), found \"ad\""),
-            ("", 0, "expected an op (add, sub, mul, div, matmul, expand_batch, scale, concat, narrow, flatten, reshape, permute, mean), found the end of the op"),
+            ("ad", 0, "expected an op (add, sub, mul, div, matmul, expand_batch, scale, concat, narrow, flatten, reshape, permute, mean, reshape_all, erf, sqrt, pow, pad), found \"ad\""),
+            ("", 0, "expected an op (add, sub, mul, div, matmul, expand_batch, scale, concat, narrow, flatten, reshape, permute, mean, reshape_all, erf, sqrt, pow, pad), found the end of the op"),
             ("concat(axis=x)", 12, "concat: expected a non-negative integer for \"axis\", found \"x\""),
             ("concat(dim=1)", 7, "concat: unexpected argument \"dim\" (it takes axis)"),
             ("concat", 6, "concat: missing argument \"axis\""),

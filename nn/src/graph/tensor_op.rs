@@ -63,6 +63,29 @@ pub enum TensorOp {
         /// Whether the averaged axes stay, with size 1.
         keepdim: bool,
     },
+    /// A reshape over all axes, the batch included: the one `-1` entry is inferred and absorbs
+    /// the batch wherever it sits (`[L, N, E] -> [L, N * H, E / H]` in attention over
+    /// sequence-first values, written `[L, -1, E / H]`).
+    ReshapeAll {
+        /// The new shape, with at most one `-1`.
+        dims: Vec<isize>,
+    },
+    /// `erf x`, elementwise; `d/dx = 2 / sqrt(pi) e^(-x^2)` (the exact GELU's building block).
+    Erf,
+    /// `sqrt x`, elementwise; `d/dx = 1 / (2 sqrt x)`.
+    Sqrt,
+    /// `x^p` for a constant `p`, elementwise; `d/dx = p x^(p-1)`.
+    Pow(f64),
+    /// Zeros added along `axis`: `before` in front and `after` behind (a convolution's
+    /// asymmetric "SAME" padding); the gradient is the input's part of the output's.
+    Pad {
+        /// The axis padded.
+        axis: usize,
+        /// Zeros in front.
+        before: usize,
+        /// Zeros behind.
+        after: usize,
+    },
 }
 
 impl TensorOp {
@@ -161,6 +184,20 @@ impl TensorOp {
                     })
                     .collect())
             }
+            TensorOp::ReshapeAll { dims } => reshape_all_shape(x, dims),
+            TensorOp::Erf | TensorOp::Sqrt | TensorOp::Pow(_) => Ok(x.clone()),
+            TensorOp::Pad {
+                axis,
+                before,
+                after,
+            } => {
+                let mut out = x.clone();
+                let size = out
+                    .get_mut(*axis)
+                    .ok_or_else(|| format!("axis {axis} is beyond input {x:?}"))?;
+                *size += before + after;
+                Ok(out)
+            }
         }
     }
 
@@ -188,6 +225,34 @@ impl TensorOp {
                 x.broadcast_to(&shape)
             }
             TensorOp::Mean { axes, keepdim } => x.mean_axes(axes, *keepdim),
+            TensorOp::ReshapeAll { dims } => {
+                let shape = reshape_all_shape(&x.shape(), dims).unwrap_or_else(|e| panic!("{e}"));
+                x.reshape(&shape)
+            }
+            TensorOp::Erf => x.erf(),
+            TensorOp::Sqrt => x.sqrt(),
+            TensorOp::Pow(p) => x.powf(T::from_f64_lossy(*p)),
+            TensorOp::Pad {
+                axis,
+                before,
+                after,
+            } => {
+                let zeros = |n: usize| {
+                    let mut shape = x.shape();
+                    shape[*axis] = n;
+                    x.tape()
+                        .constant(smoothgrad_autograd::Tensor::zeros(&shape))
+                };
+                let mut parts = Vec::with_capacity(3);
+                if *before > 0 {
+                    parts.push(zeros(*before));
+                }
+                parts.push(x);
+                if *after > 0 {
+                    parts.push(zeros(*after));
+                }
+                Var::concat(&parts, *axis)
+            }
         }
     }
 }
@@ -250,6 +315,34 @@ fn reshape_shape(x: &[usize], dims: &[isize]) -> Result<Vec<usize>, String> {
     Ok(out)
 }
 
+/// The shape `dims` gives `x` (all axes), its one `-1` inferred from the element count.
+fn reshape_all_shape(x: &[usize], dims: &[isize]) -> Result<Vec<usize>, String> {
+    let total: usize = x.iter().product();
+    let inferred = dims.iter().filter(|&&d| d == -1).count();
+    if inferred > 1 || dims.iter().any(|&d| d < -1 || d == 0) {
+        return Err(format!(
+            "reshape dims {dims:?} must be positive, with at most one -1"
+        ));
+    }
+    let known: usize = dims
+        .iter()
+        .filter(|&&d| d > 0)
+        .map(|&d| d as usize)
+        .product();
+    let bad = || format!("cannot reshape {x:?} to {dims:?}");
+    if known == 0 || !total.is_multiple_of(known) {
+        return Err(bad());
+    }
+    let out: Vec<usize> = dims
+        .iter()
+        .map(|&d| if d == -1 { total / known } else { d as usize })
+        .collect();
+    if out.iter().product::<usize>() != total {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
 fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
     let err = || format!("shapes {a:?} and {b:?} cannot be matrix-multiplied");
     if a.len() < 2 || b.len() < 2 {
@@ -284,6 +377,15 @@ impl fmt::Display for TensorOp {
             TensorOp::MatMul => write!(f, "matmul"),
             TensorOp::ExpandBatch => write!(f, "expand_batch"),
             TensorOp::Mean { axes, keepdim } => write!(f, "mean(axes={axes:?},keepdim={keepdim})"),
+            TensorOp::ReshapeAll { dims } => write!(f, "reshape_all({dims:?})"),
+            TensorOp::Erf => write!(f, "erf"),
+            TensorOp::Sqrt => write!(f, "sqrt"),
+            TensorOp::Pow(p) => write!(f, "pow({p})"),
+            TensorOp::Pad {
+                axis,
+                before,
+                after,
+            } => write!(f, "pad(axis={axis},before={before},after={after})"),
         }
     }
 }
