@@ -90,7 +90,7 @@ pub struct Scored<T: Scalar = f32> {
 ///
 /// Samples must not interact (row `b` of the outputs depends on row `b` of the inputs only), and
 /// the model is shared by reference across threads, so it must be `Sync`. See the
-/// [module documentation](self) for an implementation in a few lines.
+/// [module documentation](crate::differentiable) for an implementation in a few lines.
 pub trait Differentiable<T: Scalar = f32>: Sync {
     /// The outputs `[B, K]` of a batch `x` `[B, ...]` (no gradient needed): the predicted classes
     /// and the checks of a request come from them.

@@ -20,7 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod datasets;
-mod differentiable;
+pub mod differentiable;
 mod error;
 mod explanation;
 #[cfg(feature = "proptest")]
