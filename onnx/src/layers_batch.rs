@@ -96,7 +96,14 @@ pub fn node<T: Scalar>(
 
 /// `target` with `0` (copy, unless `allow_zero`) and `-1` (inferred) resolved against `s`.
 fn resolve(s: &[usize], target: &[i64], allow_zero: bool) -> R<Vec<usize>> {
-    let total: usize = s.iter().product();
+    let product = |v: &[usize]| {
+        v.iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| {
+                format!("reshaping {s:?} to {target:?}: the dimensions have too many elements")
+            })
+    };
+    let total = product(s)?;
     let mut o = Vec::with_capacity(target.len());
     let mut infer = None;
     for (i, &d) in target.iter().enumerate() {
@@ -112,14 +119,14 @@ fn resolve(s: &[usize], target: &[i64], allow_zero: bool) -> R<Vec<usize>> {
             d => return Err(format!("invalid target dimension {d} in {target:?}")),
         });
     }
-    let known: usize = o.iter().product();
+    let known = product(&o)?;
     if let Some(i) = infer {
         if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {s:?} to {target:?}"));
         }
         o[i] = total / known;
     }
-    if o.iter().product::<usize>() != total {
+    if product(&o)? != total {
         return Err(format!("cannot reshape {s:?} to {target:?}"));
     }
     Ok(o)
