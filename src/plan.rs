@@ -15,8 +15,9 @@ use smoothgrad::{Aggregation, IntegratedGradients, Noise, NoiseLevel, Operator};
 
 use crate::cli::{BaseMethod, ExplainArgs, MethodName, NoiseMode, OperatorName, Statistic};
 use crate::error::Result;
-use crate::files::OutputKind;
-use crate::inputs::{parse_target, TargetFlag};
+use crate::files::{is_safetensors, OutputKind};
+use crate::inputs::{parse_target, Labels, TargetFlag};
+use crate::preprocess::Preprocess;
 use crate::rendering::Renderer;
 
 /// Where the attributions go.
@@ -47,8 +48,11 @@ pub struct ExplainPlan {
     pub arch: Option<String>,
     /// The input files.
     pub inputs: Vec<PathBuf>,
-    /// `--normalize`, read once the images' channel count is known.
-    pub normalize: Option<String>,
+    /// How image inputs become the model's input (`--normalize` is resolved once the images'
+    /// channel count is known).
+    pub preprocess: Preprocess,
+    /// `--labels`, read.
+    pub labels: Option<Labels>,
     /// The classes asked for (a file's `target` tensor overrides them).
     pub target: TargetFlag,
     /// Where the results go.
@@ -74,15 +78,22 @@ impl ExplainPlan {
     ///
     /// # Errors
     /// An output extension other than `.safetensors` or `.png`, bad rendering options for a
-    /// `.png`, a `--target` that is neither a class nor "predicted", `--threads` outside 1..=256.
+    /// `.png`, bad preprocessing options, an unreadable `--labels` file, a `--target` that is
+    /// not a class, a list of classes, "predicted" or "top-K", `--threads` outside 1..=256.
     pub fn new(args: &ExplainArgs) -> Result<Self> {
-        let target = parse_target(&args.target)?;
+        let preprocess = Preprocess::from_options(&args.preprocess)?;
+        let labels = args.labels.as_deref().map(Labels::read).transpose()?;
+        let target = parse_target(&args.target, labels.as_ref())?;
         let output = match OutputKind::of(&args.output)? {
             OutputKind::Safetensors => Output::Safetensors(args.output.clone()),
-            OutputKind::Png => Output::Png(
-                args.output.clone(),
-                Box::new(Renderer::from_options(&args.render)?),
-            ),
+            OutputKind::Png => {
+                let mut renderer = Renderer::from_options(&args.render)?;
+                // Overlays are drawn on the resized and cropped picture, as the model saw it.
+                for (path, image) in &mut renderer.overlays {
+                    *image = preprocess.overlay(image, path)?;
+                }
+                Output::Png(args.output.clone(), Box::new(renderer))
+            }
         };
         // The command runs everything in its own pool: the library's rule for its size.
         smoothgrad::threads::check(args.threads)?;
@@ -94,7 +105,9 @@ impl ExplainPlan {
             model: args.model.clone(),
             arch: args.arch.clone(),
             inputs: args.input.clone(),
-            normalize: args.normalize.clone(),
+            metadata: metadata(args, &preprocess),
+            preprocess,
+            labels,
             target,
             output,
             base,
@@ -106,7 +119,6 @@ impl ExplainPlan {
             operator: operator(args.operator),
             batch_size: args.batch_size,
             threads: args.threads,
-            metadata: metadata(args),
         })
     }
 }
@@ -142,11 +154,14 @@ fn operator(name: OperatorName) -> Operator<f32> {
 }
 
 /// The settings that produce the file, for whoever reads it later.
-fn metadata(args: &ExplainArgs) -> Vec<(&'static str, String)> {
+fn metadata(args: &ExplainArgs, preprocess: &Preprocess) -> Vec<(&'static str, String)> {
     let mut m = vec![
         ("method", name(&args.method)),
         ("operator", name(&args.operator)),
     ];
+    if !args.input.iter().any(|p| is_safetensors(p)) {
+        m.extend(preprocess.metadata());
+    }
     let base = match args.method {
         MethodName::Base(b) => b,
         MethodName::Smooth(_) => {

@@ -38,7 +38,7 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
         assert!(out.join(file).is_file(), "missing {file}");
         assert!(stdout.contains(file), "the demo does not print {file}");
     }
-    let figure = smoothgrad_viz::load_png(out.join("methods.png")).unwrap();
+    let figure = smoothgrad_viz::load(out.join("methods.png")).unwrap();
     assert!(figure.width() > 7 * 32 && figure.height() > 2 * 32);
 
     let metrics: serde_json::Value =

@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod explain;
+mod predict;
 mod render;
 
 use crate::cli::{Cli, Command, DemoArgs};
@@ -24,5 +25,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Explain(a)) => explain::run(&a),
         Some(Command::Render(a)) => render::run(&a),
         Some(Command::Bench(a)) => bench::run(&a),
+        Some(Command::Predict(a)) => predict::run(&a),
     }
 }
