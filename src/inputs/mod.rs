@@ -14,7 +14,6 @@ use smoothgrad::Model;
 use smoothgrad_autograd::io::{self, TensorFile};
 use smoothgrad_autograd::Tensor;
 
-pub use images::channels_for;
 pub use labels::Labels;
 pub use model::load_model;
 pub use targets::{parse_target, TargetFlag};

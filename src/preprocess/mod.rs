@@ -24,7 +24,7 @@ use std::path::Path;
 pub use layout::nchw_maps;
 pub use resize::resize_bilinear;
 use smoothgrad_viz::{Image, Pixels};
-pub use spec::{parse_normalize, NormalizeSpec, PixelRange, Resize};
+pub use spec::{NormalizeSpec, PixelRange, Resize};
 
 use crate::cli::{Layout, PreprocessOptions};
 use crate::error::{CliError, Result};

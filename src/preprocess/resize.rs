@@ -139,7 +139,7 @@ mod tests {
         // weights f((j - 1 + 0.5) / 2) = 0.75, 0.75, 0.25, divided by their sum 1.75.
         let row = [0u8, 100, 200, 255];
         let out = resize_bilinear(&row, (1, 4, 1), (1, 2));
-        let expected = (0.75 * 0.0 + 0.75 * 100.0 + 0.25 * 200.0) / 1.75;
+        let expected: f64 = (0.75 * 0.0 + 0.75 * 100.0 + 0.25 * 200.0) / 1.75;
         assert_eq!(out[0], expected.round() as u8);
         for n_in in 1..40 {
             for n_out in 1..40 {
