@@ -141,7 +141,7 @@ fn luma(rgb: &[u8]) -> u8 {
 /// # Errors
 /// An unrecognized or unsupported format, a file announcing more than
 /// [`DecodeOptions::max_pixels`] pixels, a corrupt or truncated file (a PNG must end with its
-/// `IEND` chunk).
+/// `IEND` chunk, a JPEG's last scan with its end-of-image marker).
 pub fn decode_pixels(bytes: &[u8], mode: ColorMode, options: &DecodeOptions) -> Result<Pixels> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -166,6 +166,12 @@ pub fn decode_pixels(bytes: &[u8], mode: ColorMode, options: &DecodeOptions) -> 
         return Err(decode_error(
             name,
             "expected the file to end with its IEND chunk, found a truncated file",
+        ));
+    }
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(decode_error(
+            name,
+            "expected an end-of-image marker after the last scan, found a truncated file",
         ));
     }
     let mut decoder = reader.into_decoder().map_err(error)?;
@@ -196,6 +202,17 @@ pub fn decode_pixels(bytes: &[u8], mode: ColorMode, options: &DecodeOptions) -> 
         ColorMode::Luma => pixels.into_luma(),
         ColorMode::Native => pixels,
     })
+}
+
+/// Whether a JPEG's last scan (`FF DA`) is followed by its end-of-image marker (`FF D9`).
+///
+/// The decoder fills a truncated scan with gray; PIL (libjpeg) refuses it ("image file is
+/// truncated"), and so does this check. Inside entropy-coded data `FF` is always followed by
+/// `00` or a restart marker, so `FF D9` after the last `FF DA` is the image's own end (an EXIF
+/// thumbnail's scan and end come before the main image's scans).
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    last_scan.is_some_and(|at| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
 }
 
 /// The name errors give a format.

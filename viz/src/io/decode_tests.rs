@@ -166,6 +166,19 @@ fn truncated_and_unknown_files_are_errors() {
     assert!(e.starts_with("PNG: expected the file to end with its IEND chunk"), "{e}");
     let e = decode(b"\xff\xd8\xff\xe0 not really a jpeg").unwrap_err().to_string();
     assert!(e.starts_with("JPEG: "), "{e}");
+    // A JPEG cut anywhere in its scan is refused (the decoder alone would fill it with gray).
+    let samples: Vec<u8> = (0..16 * 16 * 3).map(|i| (i * 7) as u8).collect();
+    let jpeg = encoded(
+        |o, s, c| JpegEncoder::new(o).write_image(s, 16, 16, c).unwrap(),
+        &samples,
+        ExtendedColorType::Rgb8,
+    );
+    assert!(decode(&jpeg).is_ok());
+    let scan = jpeg.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+    for len in (scan..jpeg.len()).step_by(7) {
+        let e = decode(&jpeg[..len]).unwrap_err().to_string();
+        assert!(e.starts_with("JPEG: "), "{e}");
+    }
 }
 
 #[test]
