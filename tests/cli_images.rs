@@ -29,7 +29,11 @@ fn reference(key: &str) -> Vec<f32> {
 /// A model with `spec` saved in `dir`.
 fn model(dir: &Scratch, name: &str, spec: &str) -> PathBuf {
     let path = dir.path(name);
-    weights::save(&Sequential::<f32>::from_spec_seeded(spec, 0).unwrap(), &path).unwrap();
+    weights::save(
+        &Sequential::<f32>::from_spec_seeded(spec, 0).unwrap(),
+        &path,
+    )
+    .unwrap();
     path
 }
 
@@ -48,7 +52,11 @@ fn explain(dir: &Scratch, model: &Path, inputs: &[PathBuf], extra: &[&str]) -> i
 /// The largest and mean absolute difference, in units of 1/255.
 fn differences(ours: &[f32], theirs: &[f32]) -> (f32, f32) {
     assert_eq!(ours.len(), theirs.len());
-    let d: Vec<f32> = ours.iter().zip(theirs).map(|(a, b)| (a - b).abs() * 255.0).collect();
+    let d: Vec<f32> = ours
+        .iter()
+        .zip(theirs)
+        .map(|(a, b)| (a - b).abs() * 255.0)
+        .collect();
     let max = d.iter().copied().fold(0.0, f32::max);
     (max, d.iter().sum::<f32>() / d.len() as f32)
 }
@@ -62,7 +70,12 @@ fn stored_inputs_are_within_the_issues_bounds_of_torchvision() {
     let m = model(&dir, "m.safetensors", SPEC_224);
     let names = ["photo.jpg", "alpha.png", "gray.png"];
     let inputs: Vec<PathBuf> = names.iter().map(|n| fixture(n)).collect();
-    let file = explain(&dir, &m, &inputs, &["--resize", "256", "--center-crop", "224"]);
+    let file = explain(
+        &dir,
+        &m,
+        &inputs,
+        &["--resize", "256", "--center-crop", "224"],
+    );
     let stored: Tensor<f32> = file.get("input").unwrap();
     assert_eq!(stored.shape(), [3, 3, 224, 224]);
     let attribution: Tensor<f32> = file.get("attribution").unwrap();
@@ -87,7 +100,12 @@ fn stored_inputs_are_within_the_issues_bounds_of_torchvision() {
 fn the_imagenet_preset_normalizes_after_cropping() {
     let dir = Scratch::new("preset");
     let m = model(&dir, "m.safetensors", SPEC_224);
-    let file = explain(&dir, &m, &[fixture("alpha.png")], &["--preprocess", "imagenet"]);
+    let file = explain(
+        &dir,
+        &m,
+        &[fixture("alpha.png")],
+        &["--preprocess", "imagenet"],
+    );
     let stored: Tensor<f32> = file.get("input").unwrap();
     let unit = reference("alpha.png.tv256");
     let (mean, std) = ([0.485f32, 0.456, 0.406], [0.229f32, 0.224, 0.225]);
@@ -101,7 +119,11 @@ fn the_imagenet_preset_normalizes_after_cropping() {
 #[test]
 fn gray_models_get_luminance_and_nhwc_models_get_nhwc() {
     let dir = Scratch::new("channels");
-    let gray = model(&dir, "gray.safetensors", "conv2d(1,2,3), relu, flatten, linear(9800,3)");
+    let gray = model(
+        &dir,
+        "gray.safetensors",
+        "conv2d(1,2,3), relu, flatten, linear(9800,3)",
+    );
     let flags = ["--resize", "80", "--center-crop", "72"];
     let file = explain(&dir, &gray, &[fixture("alpha.png")], &flags);
     let stored: Tensor<f32> = file.get("input").unwrap();
@@ -111,7 +133,12 @@ fn gray_models_get_luminance_and_nhwc_models_get_nhwc() {
     let flat = model(&dir, "flat.safetensors", "flatten, linear(15552,3)");
     let nchw = explain(&dir, &flat, &[fixture("alpha.png")], &flags);
     let nchw: Tensor<f32> = nchw.get("input").unwrap();
-    let nhwc_file = explain(&dir, &flat, &[fixture("alpha.png")], &[&flags[..], &["--layout", "nhwc"]].concat());
+    let nhwc_file = explain(
+        &dir,
+        &flat,
+        &[fixture("alpha.png")],
+        &[&flags[..], &["--layout", "nhwc"]].concat(),
+    );
     let nhwc: Tensor<f32> = nhwc_file.get("input").unwrap();
     assert_eq!(nhwc.shape(), [1, 72, 72, 3]);
     let attribution: Tensor<f32> = nhwc_file.get("attribution").unwrap();
@@ -125,12 +152,47 @@ fn gray_models_get_luminance_and_nhwc_models_get_nhwc() {
     // A PNG rendering of NHWC attributions: one 72x72 picture.
     let png = dir.path("map.png");
     smoothgrad(&[
-        "explain", "--model", s(&flat), "--input", s(&fixture("alpha.png")), "--method",
-        "gradient", "--output", s(&png), "--layout", "nhwc", "--resize", "80", "--center-crop",
-        "72", "--overlay", s(&fixture("alpha.png")),
+        "explain",
+        "--model",
+        s(&flat),
+        "--input",
+        s(&fixture("alpha.png")),
+        "--method",
+        "gradient",
+        "--output",
+        s(&png),
+        "--layout",
+        "nhwc",
+        "--resize",
+        "80",
+        "--center-crop",
+        "72",
+        "--overlay",
+        s(&fixture("alpha.png")),
     ]);
     let picture = smoothgrad_viz::load(&png).unwrap();
     assert_eq!((picture.height(), picture.width()), (72, 72));
+}
+
+#[test]
+fn exif_orientation_is_applied_only_when_asked_for() {
+    let dir = Scratch::new("exif");
+    // 64x40x3 values whichever way the picture stands.
+    let flat = model(&dir, "flat.safetensors", "flatten, linear(7680,3)");
+    let input = [fixture("rotated.jpg")];
+    let plain: Tensor<f32> = explain(&dir, &flat, &input, &[]).get("input").unwrap();
+    assert_eq!(plain.shape(), [1, 3, 40, 64]);
+    let turned = explain(&dir, &flat, &input, &["--exif-orientation"]);
+    let turned: Tensor<f32> = turned.get("input").unwrap();
+    assert_eq!(turned.shape(), [1, 3, 64, 40]);
+    let theirs = &reference("rotated.jpg.exif");
+    // The reference is HWC; the stored input CHW.
+    let plane = 64 * 40;
+    let chw: Vec<f32> = (0..3)
+        .flat_map(|c| (0..plane).map(move |i| theirs[i * 3 + c]))
+        .collect();
+    let (max, _) = differences(turned.data(), &chw);
+    assert!(max <= 4.0, "max {max}");
 }
 
 #[test]
@@ -140,16 +202,38 @@ fn targets_by_name_list_top_k_and_one_hot_rows() {
     let labels = dir.path("labels.txt");
     std::fs::write(&labels, "cat\ndog\nbird\n\n").unwrap();
     let inputs = [fixture("photo.jpg"), fixture("gray.png")];
-    let small = ["--resize", "8", "--center-crop", "8", "--labels", s(&labels)];
+    let small = [
+        "--resize",
+        "8",
+        "--center-crop",
+        "8",
+        "--labels",
+        s(&labels),
+    ];
     let target = |file: &io::TensorFile| file.get_i64("target").unwrap();
-    let named = explain(&dir, &m, &inputs, &[&small[..], &["--target", "dog"]].concat());
+    let named = explain(
+        &dir,
+        &m,
+        &inputs,
+        &[&small[..], &["--target", "dog"]].concat(),
+    );
     assert_eq!(target(&named), (vec![1, 1], vec![2]));
-    let list = explain(&dir, &m, &inputs, &[&small[..], &["--target", "bird,0"]].concat());
+    let list = explain(
+        &dir,
+        &m,
+        &inputs,
+        &[&small[..], &["--target", "bird,0"]].concat(),
+    );
     assert_eq!(target(&list), (vec![2, 0, 2, 0], vec![2, 2]));
     let a: Tensor<f32> = list.get("attribution").unwrap();
     assert_eq!(a.shape(), [2, 2, 3, 8, 8]);
     // top-3 of 3 classes lists every class once, highest first.
-    let top = explain(&dir, &m, &inputs, &[&small[..], &["--target", "top-3"]].concat());
+    let top = explain(
+        &dir,
+        &m,
+        &inputs,
+        &[&small[..], &["--target", "top-3"]].concat(),
+    );
     let (classes, shape) = target(&top);
     assert_eq!(shape, [2, 3]);
     for row in classes.chunks(3) {
@@ -157,10 +241,18 @@ fn targets_by_name_list_top_k_and_one_hot_rows() {
         sorted.sort_unstable();
         assert_eq!(sorted, [0, 1, 2]);
     }
-    let top1 = explain(&dir, &m, &inputs, &[&small[..], &["--target", "top-1"]].concat());
+    let top1 = explain(
+        &dir,
+        &m,
+        &inputs,
+        &[&small[..], &["--target", "top-1"]].concat(),
+    );
     let predicted = explain(&dir, &m, &inputs, &small);
     assert_eq!(target(&top1), target(&predicted));
-    assert_eq!(target(&top1).0, classes.chunks(3).map(|r| r[0]).collect::<Vec<_>>());
+    assert_eq!(
+        target(&top1).0,
+        classes.chunks(3).map(|r| r[0]).collect::<Vec<_>>()
+    );
     // One-hot rows (Xplique's convention), in floats.
     let x = Tensor::<f32>::randn_seeded(&[2, 3, 8, 8], 1);
     let one_hot = Tensor::<f32>::from_vec(vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0], &[2, 3]).unwrap();
@@ -181,8 +273,17 @@ fn predict_prints_top_classes_with_softmax_once() {
     std::fs::write(&labels, "cat\ndog\nbird\n").unwrap();
     let run = |m: &Path| {
         let out = smoothgrad(&[
-            "predict", "--model", s(m), s(&fixture("photo.jpg")), s(&fixture("small.bmp")),
-            "--resize", "8x8", "--labels", s(&labels), "--top-k", "3",
+            "predict",
+            "--model",
+            s(m),
+            s(&fixture("photo.jpg")),
+            s(&fixture("small.bmp")),
+            "--resize",
+            "8x8",
+            "--labels",
+            s(&labels),
+            "--top-k",
+            "3",
         ]);
         String::from_utf8(out.stdout).unwrap()
     };
@@ -195,7 +296,15 @@ fn predict_prints_top_classes_with_softmax_once() {
         .iter()
         .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
         .collect();
-    assert!((probabilities.iter().sum::<f64>() - 1.0).abs() <= 2e-4, "{text}");
+    assert!(
+        (probabilities.iter().sum::<f64>() - 1.0).abs() <= 2e-4,
+        "{text}"
+    );
     assert!(probabilities.windows(2).all(|w| w[0] >= w[1]), "{text}");
-    assert!(["cat (0)", "dog (1)", "bird (2)"].iter().all(|n| text.contains(n)), "{text}");
+    assert!(
+        ["cat (0)", "dog (1)", "bird (2)"]
+            .iter()
+            .all(|n| text.contains(n)),
+        "{text}"
+    );
 }

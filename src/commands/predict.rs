@@ -49,7 +49,10 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let names: Vec<String> = if inputs::is_single_tensor_file(&args.images) {
         (0..shape[0]).map(|i| format!("input {i}")).collect()
     } else {
-        args.images.iter().map(|p| p.display().to_string()).collect()
+        args.images
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
     };
     let mut report = String::new();
     for (name, row) in names.iter().zip(rows(&scores)) {
@@ -79,7 +82,9 @@ pub fn run(args: &PredictArgs) -> Result<()> {
 
 /// Softmax of one row of scores, in f64 after subtracting the maximum.
 fn softmax(row: &[f32]) -> Vec<f64> {
-    let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+    let max = row
+        .iter()
+        .fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
     let exps: Vec<f64> = row.iter().map(|&v| (f64::from(v) - max).exp()).collect();
     let total: f64 = exps.iter().sum();
     exps.iter().map(|e| e / total).collect()

@@ -22,7 +22,11 @@ use crate::preprocess::Preprocess;
 /// # Errors
 /// An unreadable or corrupt file, a crop larger than an image, images of different shapes after
 /// preprocessing, a `--normalize` that does not fit the channel count.
-pub fn load_images(paths: &[PathBuf], preprocess: &Preprocess, model: &dyn Model) -> Result<Inputs> {
+pub fn load_images(
+    paths: &[PathBuf],
+    preprocess: &Preprocess,
+    model: &dyn Model,
+) -> Result<Inputs> {
     let options = DecodeOptions {
         exif_orientation: preprocess.exif_orientation,
         ..DecodeOptions::default()
@@ -89,13 +93,5 @@ pub fn channels_for(model: &dyn Model, (h, w): (usize, usize), layout: Layout) -
         (true, false) => Some(3),
         (false, true) => Some(1),
         _ => None,
-    }
-}
-
-impl Preprocess {
-    /// The `(height, width)` an image of `(h, w)` has after `--resize` and `--center-crop`.
-    pub fn output_size(&self, (h, w): (usize, usize)) -> (usize, usize) {
-        let resized = self.resize.map_or((h, w), |r| r.output_size((h, w)));
-        self.crop.unwrap_or(resized)
     }
 }

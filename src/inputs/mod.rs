@@ -43,7 +43,11 @@ pub struct Inputs {
 /// # Errors
 /// A missing or malformed file, no `input` tensor, a non-float `input`, a bad `target`, wrong
 /// shapes, images of different sizes after preprocessing, preprocessing given for a tensor file.
-pub fn load_inputs(paths: &[PathBuf], preprocess: &Preprocess, model: &dyn Model) -> Result<Inputs> {
+pub fn load_inputs(
+    paths: &[PathBuf],
+    preprocess: &Preprocess,
+    model: &dyn Model,
+) -> Result<Inputs> {
     let tensor_files: Vec<&PathBuf> = paths.iter().filter(|p| is_safetensors(p)).collect();
     match (tensor_files.as_slice(), paths.len()) {
         ([], _) => images::load_images(paths, preprocess, model),

@@ -80,9 +80,7 @@ impl TargetFlag {
             TargetFlag::Classes(c) => Targets::Multiple(vec![c.clone(); n]),
             TargetFlag::Top(k) => {
                 let scores = outputs(model, inputs);
-                let lists: Vec<Vec<usize>> = rows(&scores)
-                    .map(|row| top_k(row, *k))
-                    .collect();
+                let lists: Vec<Vec<usize>> = rows(&scores).map(|row| top_k(row, *k)).collect();
                 if *k == 1 {
                     Targets::Classes(lists.into_iter().map(|l| l[0]).collect())
                 } else {
@@ -110,7 +108,13 @@ pub fn rows(t: &Tensor<f32>) -> std::slice::Chunks<'_, f32> {
 pub fn top_k(row: &[f32], k: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..row.len()).collect();
     order.sort_by(|&a, &b| {
-        let key = |i: usize| if row[i].is_nan() { f32::NEG_INFINITY } else { row[i] };
+        let key = |i: usize| {
+            if row[i].is_nan() {
+                f32::NEG_INFINITY
+            } else {
+                row[i]
+            }
+        };
         key(b).total_cmp(&key(a)).then(a.cmp(&b))
     });
     order.truncate(k);
@@ -124,20 +128,41 @@ mod tests {
 
     #[test]
     fn targets_are_indices_names_lists_predicted_or_top_k() {
-        assert_eq!(parse_target("predicted", None).unwrap(), TargetFlag::Predicted);
-        assert_eq!(parse_target("3", None).unwrap(), TargetFlag::Classes(vec![3]));
-        assert_eq!(parse_target("3,7", None).unwrap(), TargetFlag::Classes(vec![3, 7]));
+        assert_eq!(
+            parse_target("predicted", None).unwrap(),
+            TargetFlag::Predicted
+        );
+        assert_eq!(
+            parse_target("3", None).unwrap(),
+            TargetFlag::Classes(vec![3])
+        );
+        assert_eq!(
+            parse_target("3,7", None).unwrap(),
+            TargetFlag::Classes(vec![3, 7])
+        );
         assert_eq!(parse_target("top-5", None).unwrap(), TargetFlag::Top(5));
         for bad in ["-1", "cat", "top-0", "top-x", "3,", ""] {
             assert!(parse_target(bad, None).is_err(), "{bad}");
         }
         let labels = Labels::parse(Path::new("l"), "cat\ndog\ncrane, bird\n").unwrap();
         let l = Some(&labels);
-        assert_eq!(parse_target("dog", l).unwrap(), TargetFlag::Classes(vec![1]));
-        assert_eq!(parse_target("crane, bird", l).unwrap(), TargetFlag::Classes(vec![2]));
-        assert_eq!(parse_target("dog,0", l).unwrap(), TargetFlag::Classes(vec![1, 0]));
+        assert_eq!(
+            parse_target("dog", l).unwrap(),
+            TargetFlag::Classes(vec![1])
+        );
+        assert_eq!(
+            parse_target("crane, bird", l).unwrap(),
+            TargetFlag::Classes(vec![2])
+        );
+        assert_eq!(
+            parse_target("dog,0", l).unwrap(),
+            TargetFlag::Classes(vec![1, 0])
+        );
         let e = parse_target("cow", l).unwrap_err();
-        assert_eq!(e.message, "--target: no class is called \"cow\" in \"l\" (3 names)");
+        assert_eq!(
+            e.message,
+            "--target: no class is called \"cow\" in \"l\" (3 names)"
+        );
     }
 
     #[test]

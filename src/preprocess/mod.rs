@@ -95,6 +95,12 @@ impl Preprocess {
             || self.exif_orientation
     }
 
+    /// The `(height, width)` an image of `(h, w)` has after `--resize` and `--center-crop`.
+    pub fn output_size(&self, (h, w): (usize, usize)) -> (usize, usize) {
+        let resized = self.resize.map_or((h, w), |r| r.output_size((h, w)));
+        self.crop.unwrap_or(resized)
+    }
+
     /// Resize then crop (steps 1 and 2), on 8-bit pixels: what overlays are drawn on.
     ///
     /// # Errors
@@ -140,10 +146,7 @@ impl Preprocess {
         };
         let plane = p.height * p.width;
         Ok(match self.layout {
-            Layout::Nhwc => (
-                (0..plane * c).map(value).collect(),
-                [p.height, p.width, c],
-            ),
+            Layout::Nhwc => ((0..plane * c).map(value).collect(), [p.height, p.width, c]),
             Layout::Nchw => (
                 (0..c)
                     .flat_map(|ch| (0..plane).map(move |i| i * c + ch))
@@ -217,7 +220,12 @@ fn preset(name: &str) -> Result<Preprocess> {
         exif_orientation: false,
     };
     match name.to_ascii_lowercase().as_str() {
-        "imagenet" => Ok(base(256, 224, PixelRange::Unit, Some(NormalizeSpec::Imagenet))),
+        "imagenet" => Ok(base(
+            256,
+            224,
+            PixelRange::Unit,
+            Some(NormalizeSpec::Imagenet),
+        )),
         "inception" => Ok(base(342, 299, PixelRange::Symmetric, None)),
         _ => Err(CliError::input(format!(
             "--preprocess: expected imagenet or inception, found {name:?}"
@@ -236,7 +244,8 @@ fn center_crop(p: Pixels, (ch, cw): (usize, usize), source: &Path) -> Result<Pix
             p.width
         )));
     }
-    let offset = |total: usize, keep: usize| ((total - keep) as f64 / 2.0).round_ties_even() as usize;
+    let offset =
+        |total: usize, keep: usize| ((total - keep) as f64 / 2.0).round_ties_even() as usize;
     let (top, left) = (offset(p.height, ch), offset(p.width, cw));
     let c = p.channels;
     let data = (top..top + ch)

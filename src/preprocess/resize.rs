@@ -129,8 +129,12 @@ mod tests {
         let data: Vec<u8> = (0..24).map(|i| (i * 11) as u8).collect();
         assert_eq!(resize_bilinear(&data, (2, 4, 3), (2, 4)), data);
         let flat = vec![77u8; 5 * 7 * 3];
-        assert!(resize_bilinear(&flat, (5, 7, 3), (3, 2)).iter().all(|&v| v == 77));
-        assert!(resize_bilinear(&flat, (5, 7, 3), (11, 13)).iter().all(|&v| v == 77));
+        assert!(resize_bilinear(&flat, (5, 7, 3), (3, 2))
+            .iter()
+            .all(|&v| v == 77));
+        assert!(resize_bilinear(&flat, (5, 7, 3), (11, 13))
+            .iter()
+            .all(|&v| v == 77));
     }
 
     #[test]

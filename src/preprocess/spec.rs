@@ -219,11 +219,17 @@ mod tests {
         assert_eq!(PixelRange::Symmetric.scale(0), -1.0);
         assert_eq!(PixelRange::Symmetric.scale(255), 1.0);
         assert_eq!(PixelRange::Bytes.scale(7), 7.0);
-        let (m, s) = NormalizeSpec::parse("ImageNet").unwrap().resolve(3).unwrap();
+        let (m, s) = NormalizeSpec::parse("ImageNet")
+            .unwrap()
+            .resolve(3)
+            .unwrap();
         assert_eq!((m[0], s[2]), (0.485, 0.225));
         assert!(NormalizeSpec::Imagenet.resolve(1).is_err());
         assert_eq!(
-            NormalizeSpec::parse("0.5,0.25").unwrap().resolve(3).unwrap(),
+            NormalizeSpec::parse("0.5,0.25")
+                .unwrap()
+                .resolve(3)
+                .unwrap(),
             (vec![0.5; 3], vec![0.25; 3])
         );
         let (m, s) = parse_normalize("0.1, 0.2, 0.3, 1, 2, 4", 3).unwrap();

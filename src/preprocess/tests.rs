@@ -49,7 +49,11 @@ fn pipeline(resize: Resize, crop: Option<(usize, usize)>) -> Preprocess {
 /// The largest and the mean absolute difference, in levels of 1/255.
 fn differences(ours: &[u8], theirs: &[u8]) -> (u8, f64) {
     assert_eq!(ours.len(), theirs.len());
-    let d: Vec<u8> = ours.iter().zip(theirs).map(|(a, b)| a.abs_diff(*b)).collect();
+    let d: Vec<u8> = ours
+        .iter()
+        .zip(theirs)
+        .map(|(a, b)| a.abs_diff(*b))
+        .collect();
     let mean = d.iter().map(|&v| f64::from(v)).sum::<f64>() / d.len() as f64;
     (d.iter().copied().max().unwrap_or(0), mean)
 }
@@ -73,7 +77,11 @@ fn lossless_files_decode_to_pils_bytes() {
         assert_eq!([ours.height, ours.width, 3], shape[..], "{name}");
         assert_eq!(ours.data, rgb, "{name}: convert(\"RGB\")");
         let (l, _) = reference(&format!("{name}.l"));
-        assert_eq!(pixels(name, ColorMode::Luma).data, l, "{name}: convert(\"L\")");
+        assert_eq!(
+            pixels(name, ColorMode::Luma).data,
+            l,
+            "{name}: convert(\"L\")"
+        );
     }
 }
 
@@ -102,7 +110,10 @@ fn lossless_pipelines_match_torchvision_exactly() {
     assert_eq!(preprocessed(&t256, "alpha.png", ColorMode::Rgb), tv);
     let (tv, shape) = reference("gray.png.tv256");
     assert_eq!(shape, [1, 224, 224]);
-    assert_eq!(preprocessed(&t256, "gray.png", ColorMode::Rgb), tv.repeat(3));
+    assert_eq!(
+        preprocessed(&t256, "gray.png", ColorMode::Rgb),
+        tv.repeat(3)
+    );
 }
 
 #[test]
@@ -123,7 +134,10 @@ fn lossy_pipelines_are_within_the_issues_bounds_of_torchvision() {
         let (tv, _) = reference(&format!("{name}.{key}"));
         let (max, mean) = differences(&preprocessed(p, name, mode), &tv);
         eprintln!("{name} {key}: max {max}/255, mean {mean:.4}/255");
-        assert!(max <= 4 && mean <= 1.0, "{name} {key}: max {max}, mean {mean}");
+        assert!(
+            max <= 4 && mean <= 1.0,
+            "{name} {key}: max {max}, mean {mean}"
+        );
     }
 }
 
@@ -169,5 +183,9 @@ fn ranges_normalization_and_layouts() {
     let mut crop = pipeline(Resize::Exact(1, 2), Some((2, 2)));
     crop.resize = None;
     let e = crop.tensor(image, Path::new("x.png")).unwrap_err();
-    assert!(e.message.contains("larger than \"x.png\", which is 1x2"), "{}", e.message);
+    assert!(
+        e.message.contains("larger than \"x.png\", which is 1x2"),
+        "{}",
+        e.message
+    );
 }

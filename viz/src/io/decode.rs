@@ -189,7 +189,12 @@ pub fn decode_pixels(bytes: &[u8], mode: ColorMode, options: &DecodeOptions) -> 
     let mut limits = Limits::default();
     // The largest buffer is the decoded image itself (at most 4 samples of 4 bytes), plus the
     // decoder's own working memory.
-    limits.max_alloc = Some(options.max_pixels.saturating_mul(16).saturating_add(1 << 26));
+    limits.max_alloc = Some(
+        options
+            .max_pixels
+            .saturating_mul(16)
+            .saturating_add(1 << 26),
+    );
     decoder.set_limits(limits).map_err(error)?;
     let orientation = decoder.orientation().map_err(error)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(error)?;
@@ -234,9 +239,14 @@ fn pil_pixels(image: DynamicImage) -> Pixels {
         DynamicImage::ImageLuma8(b) => (1, b.into_raw()),
         DynamicImage::ImageLumaA8(b) => (1, b.into_raw().chunks_exact(2).map(|p| p[0]).collect()),
         // PIL's I;16 -> L clips.
-        DynamicImage::ImageLuma16(b) => (1, b.into_raw().iter().map(|&v| v.min(255) as u8).collect()),
+        DynamicImage::ImageLuma16(b) => {
+            (1, b.into_raw().iter().map(|&v| v.min(255) as u8).collect())
+        }
         // PIL opens 16-bit gray+alpha as RGBA of the high bytes.
-        DynamicImage::ImageLumaA16(b) => (1, b.into_raw().chunks_exact(2).map(|p| high(p[0])).collect()),
+        DynamicImage::ImageLumaA16(b) => (
+            1,
+            b.into_raw().chunks_exact(2).map(|p| high(p[0])).collect(),
+        ),
         DynamicImage::ImageRgb8(b) => (3, b.into_raw()),
         DynamicImage::ImageRgba8(b) => (3, strip_alpha(&b.into_raw())),
         DynamicImage::ImageRgb16(b) => (3, b.into_raw().iter().map(|&v| high(v)).collect()),
@@ -262,7 +272,9 @@ fn high(v: u16) -> u8 {
 
 /// RGB of RGBA samples.
 fn strip_alpha(rgba: &[u8]) -> Vec<u8> {
-    rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
+    rgba.chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect()
 }
 
 /// Decodes a file's bytes with [`decode_pixels`] in [`ColorMode::Native`] (gray stays 1

@@ -44,7 +44,11 @@ fn luma(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn alpha_is_dropped_and_gray_expanded() {
-    let rgba = png(2, &[10, 20, 30, 0, 40, 50, 60, 255], ExtendedColorType::Rgba8);
+    let rgba = png(
+        2,
+        &[10, 20, 30, 0, 40, 50, 60, 255],
+        ExtendedColorType::Rgba8,
+    );
     assert_eq!(rgb(&rgba), [10, 20, 30, 40, 50, 60]);
     let gray_alpha = png(2, &[7, 0, 9, 128], ExtendedColorType::La8);
     assert_eq!(rgb(&gray_alpha), [7, 7, 7, 9, 9, 9]);
@@ -57,7 +61,11 @@ fn alpha_is_dropped_and_gray_expanded() {
 #[test]
 fn luminance_is_pils_integer_formula() {
     // Pillow: [[10, 200, 30], [255, 255, 255], [1, 2, 3]] -> L [124, 255, 2].
-    let bytes = png(3, &[10, 200, 30, 255, 255, 255, 1, 2, 3], ExtendedColorType::Rgb8);
+    let bytes = png(
+        3,
+        &[10, 200, 30, 255, 255, 255, 1, 2, 3],
+        ExtendedColorType::Rgb8,
+    );
     assert_eq!(luma(&bytes), [124, 255, 2]);
     assert_eq!(decode(&bytes).unwrap().channels(), 3);
 }
@@ -73,7 +81,11 @@ fn sixteen_bit_samples_are_read_as_pil_reads_them() {
     let bytes = png(2, &samples, ExtendedColorType::Rgba16);
     assert_eq!(rgb(&bytes), [18, 128, 255, 0, 1, 255]);
     // Gray + alpha: the high byte too (Pillow opens it as RGBA: [[18]*3, [255]*3]).
-    let bytes = png(2, &wide(&[0x1234, 0x8000, 0xff80, 0xffff]), ExtendedColorType::La16);
+    let bytes = png(
+        2,
+        &wide(&[0x1234, 0x8000, 0xff80, 0xffff]),
+        ExtendedColorType::La16,
+    );
     assert_eq!(rgb(&bytes), [18, 18, 18, 255, 255, 255]);
     // Gray alone is Pillow's I;16, whose conversion clips: 0, 255, 256, 1000 -> 0, 255, 255, 255.
     let bytes = png(4, &wide(&[0, 255, 256, 1000]), ExtendedColorType::L16);
@@ -96,7 +108,10 @@ fn every_format_decodes() {
         ExtendedColorType::Rgb8,
     );
     assert_eq!(rgb(&ppm), samples);
-    assert_eq!(rgb(&super::super::ppm::encode_ppm(&decode(&ppm).unwrap())), samples);
+    assert_eq!(
+        rgb(&super::super::ppm::encode_ppm(&decode(&ppm).unwrap())),
+        samples
+    );
     let webp = encoded(
         |o, s, c| {
             image::codecs::webp::WebPEncoder::new_lossless(o)
@@ -110,7 +125,11 @@ fn every_format_decodes() {
     // JPEG is lossy: a flat colour survives within a few levels.
     let flat: Vec<u8> = [200u8, 100, 50].repeat(64);
     let jpeg = encoded(
-        |o, s, c| JpegEncoder::new_with_quality(o, 95).write_image(s, 8, 8, c).unwrap(),
+        |o, s, c| {
+            JpegEncoder::new_with_quality(o, 95)
+                .write_image(s, 8, 8, c)
+                .unwrap()
+        },
         &flat,
         ExtendedColorType::Rgb8,
     );
@@ -163,8 +182,13 @@ fn truncated_and_unknown_files_are_errors() {
         assert!(decode(&bytes[..len]).is_err(), "cut to {len}");
     }
     let e = decode(&bytes[..bytes.len() - 1]).unwrap_err().to_string();
-    assert!(e.starts_with("PNG: expected the file to end with its IEND chunk"), "{e}");
-    let e = decode(b"\xff\xd8\xff\xe0 not really a jpeg").unwrap_err().to_string();
+    assert!(
+        e.starts_with("PNG: expected the file to end with its IEND chunk"),
+        "{e}"
+    );
+    let e = decode(b"\xff\xd8\xff\xe0 not really a jpeg")
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("JPEG: "), "{e}");
     // A JPEG cut anywhere in its scan is refused (the decoder alone would fill it with gray).
     let samples: Vec<u8> = (0..16 * 16 * 3).map(|i| (i * 7) as u8).collect();
