@@ -14,6 +14,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a CNN on synthetic shapes and show what SmoothGrad does (the default command).
@@ -29,6 +31,8 @@ pub enum Command {
     /// Score an attributions file: deletion/insertion AUC, max-sensitivity, randomization, and
     /// energy in mask / pointing game with masks; writes JSON.
     Evaluate(EvaluateArgs),
+    /// Print a model's top classes, with softmax probabilities, for images.
+    Predict(PredictArgs),
 }
 
 /// Options of `demo`.
@@ -158,17 +162,22 @@ pub struct ExplainArgs {
     /// must match it, name for name and shape for shape.
     #[arg(long)]
     pub arch: Option<String>,
-    /// Inputs: one .safetensors file (tensor "input" f32 `[N,C,H,W]`, optional "target" i64 `[N]`
-    /// that overrides --target), or one or more PNG/PPM/PGM images of one size, batched in the
-    /// order given (values in `[0, 1]`, see --normalize).
+    /// Inputs: one .safetensors file (tensor "input" f32 `[N,C,H,W]`, optional "target": i64
+    /// `[N]` class indices or `[N,K]` one-hot rows, which overrides --target), or one or more
+    /// JPEG/PNG/WebP/BMP/PPM/PGM images, batched in the order given, read as torchvision's
+    /// loader reads them and preprocessed by the options below (all the same size after them).
     #[arg(long, required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
-    /// Normalization of image inputs, (x - mean) / std as torchvision's Normalize: "mean,std"
-    /// for every channel, or "m1,m2,m3,s1,s2,s3" (means, then stds) for RGB. Stds must be > 0.
+    /// How images become the model's input.
+    #[command(flatten)]
+    pub preprocess: PreprocessOptions,
+    /// Class names, one per line (ImageNet's 1000 names work as they are): --target may then
+    /// name classes, and the count must equal the model's outputs.
     #[arg(long)]
-    pub normalize: Option<String>,
-    /// Output: .safetensors ("attribution" f32 with the inputs' shape, "target" i64 `[N]` the
-    /// classes explained, and for smoothgrad/smoothgrad-sq/vargrad "std_error", the Monte-Carlo
+    pub labels: Option<PathBuf>,
+    /// Output: .safetensors ("attribution" f32 with the inputs' shape, or `[N,T,...]` for T > 1
+    /// targets per input, "input" the preprocessed inputs the attributions are of, "target" i64
+    /// `[N]` (or `[N,T]`) the classes explained, and for smoothgrad/smoothgrad-sq/vargrad "std_error", the Monte-Carlo
     /// standard error of the SmoothGrad mean), or .png (rendered with the options below; several
     /// inputs give OUT-0.png, OUT-1.png, ...).
     #[arg(
@@ -203,8 +212,10 @@ pub struct ExplainArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// The class to explain for every input: an index >= 0, or "predicted" (the arg max of the
-    /// model's outputs). A "target" tensor in a .safetensors input overrides it.
+    /// The classes to explain for every input: an index >= 0, a class name from --labels,
+    /// "predicted" (the arg max of the model's outputs), "top-K" (the K highest outputs), or a
+    /// list "3,7" of indices or names (each input explained for each). A "target" tensor in a
+    /// .safetensors input overrides it.
     #[arg(long, default_value = "predicted", allow_negative_numbers = true)]
     pub target: String,
     /// The score explained: the target's logit, softmax probability or log-probability.
@@ -477,6 +488,74 @@ pub struct EvaluateArgs {
     /// Where the JSON report goes (default: stdout).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+// ---- Preprocessing, labels and `predict` (how one file becomes a tensor) ----
+
+/// The layout of image tensors.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `[N, C, H, W]` (PyTorch).
+    Nchw,
+    /// `[N, H, W, C]` (Keras, TensorFlow and ONNX files converted from them).
+    Nhwc,
+}
+
+/// How image files become a model's input, with torchvision's semantics (shared by `explain`
+/// and `predict`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PreprocessOptions {
+    /// A preset: imagenet (resize 256, center crop 224, `[0, 1]`, ImageNet mean and std) or
+    /// inception (resize 342, center crop 299, `[-1, 1]`). Explicit options override its values.
+    #[arg(long)]
+    pub preprocess: Option<String>,
+    /// Resize: N (the shorter side to N, the aspect ratio kept, as torchvision's Resize(N)) or
+    /// HxW, bilinear with PIL's antialiasing.
+    #[arg(long)]
+    pub resize: Option<String>,
+    /// Center crop (after --resize): N (square) or HxW; a crop larger than the image is an error.
+    #[arg(long)]
+    pub center_crop: Option<String>,
+    /// The range pixels are scaled to before --normalize: 0,1 (torchvision's ToTensor, the
+    /// default), -1,1 (Inception, Keras' "tf" mode) or 0,255 (the raw bytes).
+    #[arg(long, allow_hyphen_values = true)]
+    pub pixel_range: Option<String>,
+    /// (x - mean) / std per channel, as torchvision's Normalize: imagenet, inception (0.5, 0.5),
+    /// "mean,std" for every channel, or "m1,m2,m3,s1,s2,s3" (means, then stds). Stds must be > 0.
+    #[arg(long)]
+    pub normalize: Option<String>,
+    /// The tensor layout the model takes (attributions come out in the same layout).
+    #[arg(long, value_enum)]
+    pub layout: Option<Layout>,
+    /// Rotate and flip images as their EXIF orientation says (torchvision's loader ignores it).
+    #[arg(long)]
+    pub exif_orientation: bool,
+}
+
+/// Options of `predict`.
+#[derive(Args, Debug, Clone)]
+pub struct PredictArgs {
+    /// The model, as for `explain` (a .safetensors or .onnx file).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The model's spec, for weights saved without one.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Images (JPEG/PNG/WebP/BMP/PPM/PGM), or one .safetensors file with an "input" tensor.
+    #[arg(required = true, num_args = 1..)]
+    pub images: Vec<PathBuf>,
+    /// How images become the model's input.
+    #[command(flatten)]
+    pub preprocess: PreprocessOptions,
+    /// Class names, one per line.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// How many classes to print per image (at least 1).
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,

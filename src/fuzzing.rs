@@ -13,7 +13,17 @@ use crate::plan::ExplainPlan;
 /// # Errors
 /// The command's error for a missing or malformed input.
 pub fn load_inputs(paths: &[PathBuf], normalize: Option<&str>) -> Result<Vec<usize>> {
-    crate::inputs::load_inputs(paths, normalize).map(|i| i.tensor.shape().to_vec())
+    let preprocess = crate::preprocess::Preprocess::from_options(&crate::cli::PreprocessOptions {
+        normalize: normalize.map(String::from),
+        ..Default::default()
+    })?;
+    // Image files keep their own channels: no model to ask.
+    crate::inputs::load_inputs(
+        paths,
+        &preprocess,
+        &smoothgrad::ModuleModel(&smoothgrad_nn::Identity),
+    )
+    .map(|i| i.tensor.shape().to_vec())
 }
 
 /// Parses `argv` as the command line and, for `explain`, builds its plan (the checks made

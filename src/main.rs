@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         Some(Command::Render(a)) => interrupt::watch(&a.output, false),
         Some(Command::Demo(a)) => interrupt::watch(&a.out, true),
         None => interrupt::watch("out".as_ref(), true),
-        Some(Command::Bench(_) | Command::Inspect(_)) => {}
+        Some(Command::Bench(_) | Command::Inspect(_) | Command::Predict(_)) => {}
     }
     match std::panic::catch_unwind(|| smoothgrad_cli::run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,

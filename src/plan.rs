@@ -23,8 +23,9 @@ use crate::cli::{
     Statistic,
 };
 use crate::error::{CliError, Result};
-use crate::files::OutputKind;
-use crate::inputs::{parse_target, TargetFlag};
+use crate::files::{is_safetensors, OutputKind};
+use crate::inputs::{parse_target, Labels, TargetFlag};
+use crate::preprocess::Preprocess;
 use crate::rendering::Renderer;
 
 /// Where the attributions go.
@@ -97,8 +98,11 @@ pub struct ExplainPlan {
     pub arch: Option<String>,
     /// The input files.
     pub inputs: Vec<PathBuf>,
-    /// `--normalize`, read once the images' channel count is known.
-    pub normalize: Option<String>,
+    /// How image inputs become the model's input (`--normalize` is resolved once the images'
+    /// channel count is known).
+    pub preprocess: Preprocess,
+    /// `--labels`, read.
+    pub labels: Option<Labels>,
     /// The classes asked for (a file's `target` tensor overrides them).
     pub target: TargetFlag,
     /// Where the results go.
@@ -131,10 +135,21 @@ impl ExplainPlan {
     ///
     /// # Errors
     /// An output extension other than `.safetensors` or `.png`, bad rendering options for a
-    /// `.png`, a `--target` that is neither a class nor "predicted", `--threads` outside 1..=256.
+    /// `.png`, bad preprocessing options, an unreadable `--labels` file, a `--target` that is
+    /// not a class, a list of classes, "predicted" or "top-K", `--threads` outside 1..=256.
     pub fn new(args: &ExplainArgs) -> Result<Self> {
-        let target = parse_target(&args.target)?;
-        let output = output(args)?;
+        let preprocess = Preprocess::from_options(&args.preprocess)?;
+        let labels = args.labels.as_deref().map(Labels::read).transpose()?;
+        let target = parse_target(&args.target, labels.as_ref())?;
+        let output = output(args, &preprocess)?;
+        let single = matches!(&target, TargetFlag::Predicted)
+            || matches!(&target, TargetFlag::Classes(c) if c.len() == 1);
+        if matches!(output, Output::Dir(_)) && !single {
+            return Err(CliError::input(format!(
+                "--target {}: with --output-dir, explain one class or \"predicted\"",
+                args.target
+            )));
+        }
         let ig_baseline = parse_ig_baseline(&args.dataset.ig_baseline)?;
         if let Some(t) = args.dataset.tolerance {
             if !(t > 0.0 && t.is_finite()) {
@@ -158,7 +173,9 @@ impl ExplainPlan {
             model: args.model.clone(),
             arch: args.arch.clone(),
             inputs: args.input.clone(),
-            normalize: args.normalize.clone(),
+            metadata: metadata(args, &preprocess),
+            preprocess,
+            labels,
             target,
             output,
             base,
@@ -175,7 +192,6 @@ impl ExplainPlan {
             operator: operator(args.operator),
             batch_size: args.batch_size,
             threads: args.threads,
-            metadata: metadata(args),
             output_node: args.output_node.clone(),
             memory,
             ig_baseline,
@@ -261,7 +277,7 @@ fn check_files(args: &ExplainArgs, limit: Option<(u64, memory::Source)>) -> Resu
 }
 
 /// Where `--output` or `--output-dir` sends the results.
-fn output(args: &ExplainArgs) -> Result<Output> {
+fn output(args: &ExplainArgs, preprocess: &Preprocess) -> Result<Output> {
     let d = &args.dataset;
     let Some(dir) = &d.output_dir else {
         let path = args
@@ -270,7 +286,14 @@ fn output(args: &ExplainArgs) -> Result<Output> {
             .expect("clap requires --output or --output-dir");
         return Ok(match OutputKind::of(&path)? {
             OutputKind::Safetensors => Output::Safetensors(path),
-            OutputKind::Png => Output::Png(path, Box::new(Renderer::from_options(&args.render)?)),
+            OutputKind::Png => {
+                let mut renderer = Renderer::from_options(&args.render)?;
+                // Overlays are drawn on the resized and cropped picture, as the model saw it.
+                for (path, image) in &mut renderer.overlays {
+                    *image = preprocess.overlay(image, path)?;
+                }
+                Output::Png(path, Box::new(renderer))
+            }
         });
     };
     if d.chunk_size == 0 {
@@ -395,11 +418,14 @@ fn operator(name: OperatorName) -> Operator<f32> {
 }
 
 /// The settings that produce the file, for whoever reads it later.
-fn metadata(args: &ExplainArgs) -> Vec<(&'static str, String)> {
+fn metadata(args: &ExplainArgs, preprocess: &Preprocess) -> Vec<(&'static str, String)> {
     let mut m = vec![
         ("method", name(&args.method)),
         ("operator", name(&args.operator)),
     ];
+    if !args.input.iter().any(|p| is_safetensors(p)) {
+        m.extend(preprocess.metadata());
+    }
     let base = match args.method {
         MethodName::Base(b) => b,
         MethodName::Smooth(_) => {
@@ -429,9 +455,6 @@ fn metadata(args: &ExplainArgs) -> Vec<(&'static str, String)> {
         m.push(("ig_baseline", args.dataset.ig_baseline.clone()));
     }
     m.push(("target_flag", args.target.clone()));
-    if let Some(n) = &args.normalize {
-        m.push(("normalize", n.clone()));
-    }
     if let Some(node) = &args.output_node {
         m.push(("output_node", node.clone()));
     }

@@ -45,7 +45,7 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
         assert!(stdout.contains(file), "the demo does not print {file}");
     }
     // Seven columns of 64x64 scenes zoomed 3x, three rows (absolute, signed, overlay).
-    let figure = smoothgrad_viz::load_png(out.join("methods.png")).unwrap();
+    let figure = smoothgrad_viz::load(out.join("methods.png")).unwrap();
     assert!(
         figure.width() > 7 * 192 && figure.height() > 3 * 192,
         "{}x{}",

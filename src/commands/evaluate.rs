@@ -60,7 +60,20 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     let (targets, _) = file.get_i64("target")?;
     let x = match (file.contains("input"), args.input.is_empty()) {
         (true, true) => file.get("input")?,
-        (_, false) => inputs::load_inputs(&args.input, args.normalize.as_deref())?.tensor,
+        (_, false) => {
+            let preprocess =
+                crate::preprocess::Preprocess::from_options(&crate::cli::PreprocessOptions {
+                    normalize: args.normalize.clone(),
+                    ..Default::default()
+                })?;
+            // Image files keep their own channels (the model is loaded below).
+            inputs::load_inputs(
+                &args.input,
+                &preprocess,
+                &smoothgrad::ModuleModel(&smoothgrad_nn::Identity),
+            )?
+            .tensor
+        }
         (false, true) => {
             return Err(CliError::input(format!(
                 "{}: no \"input\" tensor; give the inputs explained with --input",

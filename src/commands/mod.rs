@@ -5,6 +5,7 @@ mod demo;
 mod evaluate;
 mod explain;
 mod inspect;
+mod predict;
 mod render;
 
 use crate::cli::{Cli, Command, DemoArgs};
@@ -23,5 +24,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(a)) => bench::run(&a),
         Some(Command::Inspect(a)) => inspect::run(&a),
         Some(Command::Evaluate(a)) => evaluate::run(&a),
+        Some(Command::Predict(a)) => predict::run(&a),
     }
 }

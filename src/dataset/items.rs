@@ -92,13 +92,19 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// Loads `item`, normalized by `normalize` (images); the reason it cannot be, as one line.
-    pub fn load(&mut self, item: &Item, normalize: Option<&str>) -> Result<Loaded, String> {
+    /// Loads `item`, images preprocessed by `preprocess` into the channels `model` takes; the
+    /// reason it cannot be, as one line.
+    pub fn load(
+        &mut self,
+        item: &Item,
+        preprocess: &crate::preprocess::Preprocess,
+        model: &dyn smoothgrad::Model,
+    ) -> Result<Loaded, String> {
         if let Some(reason) = &item.broken {
             return Err(reason.clone());
         }
         let Some(row) = item.row else {
-            let one = inputs::load_inputs(std::slice::from_ref(&item.path), normalize)
+            let one = inputs::load_inputs(std::slice::from_ref(&item.path), preprocess, model)
                 .map_err(|e| e.to_string())?;
             return Ok(Loaded {
                 shape: one.tensor.shape()[1..].to_vec(),
@@ -108,7 +114,7 @@ impl Loader {
         };
         if self.cached.as_ref().map(|(p, _)| p) != Some(&item.path) {
             self.cached = None;
-            let all = inputs::load_inputs(std::slice::from_ref(&item.path), normalize)
+            let all = inputs::load_inputs(std::slice::from_ref(&item.path), preprocess, model)
                 .map_err(|e| e.to_string())?;
             self.cached = Some((item.path.clone(), all));
         }

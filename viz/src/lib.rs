@@ -25,7 +25,8 @@
 //! [`Colormap`] holds matplotlib's exact lookup tables (gray, viridis, inferno, jet, bwr);
 //! [`colorize()`] turns a heat map into an RGB [`Image`]; [`overlay()`] blends it over the input;
 //! [`masked_image`] scales the input by the map; [`grid()`] lays figures out with titles drawn in a
-//! built-in 5x7 bitmap font ([`font`]). [`io`] reads and writes PNG and PPM/PGM.
+//! built-in 5x7 bitmap font ([`font`]). [`io`] writes PNG and PPM/PGM, and (feature `decode`)
+//! reads JPEG, PNG, WebP, BMP and PPM/PGM as torchvision's PIL loader does.
 //!
 //! # Example
 //!
@@ -73,9 +74,11 @@ pub use error::{Result, VizError};
 pub use grid::{grid, GridOptions};
 pub use image::{to_u8, Image};
 #[cfg(feature = "png")]
-pub use io::png::{decode_png, encode_png, load_png, save_png};
-pub use io::ppm::{decode_ppm, encode_ppm, load_ppm, save_ppm};
-pub use io::{load, save};
+pub use io::png::{encode_png, save_png};
+pub use io::ppm::{encode_ppm, save_ppm};
+pub use io::save;
+#[cfg(feature = "decode")]
+pub use io::{decode, decode_pixels, load, load_pixels, ColorMode, DecodeOptions, Pixels};
 pub use map::{Heatmaps, MapView};
 pub use normalize::Normalization;
 pub use overlay::{masked_image, overlay};

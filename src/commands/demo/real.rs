@@ -58,7 +58,11 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
     };
     let files = image_files(dir)?;
     let model = load_model(model_path, None, None)?;
-    let inputs = load_inputs(&files, args.normalize.as_deref())?;
+    let preprocess = crate::preprocess::Preprocess::from_options(&crate::cli::PreprocessOptions {
+        normalize: args.normalize.clone(),
+        ..Default::default()
+    })?;
+    let inputs = load_inputs(&files, &preprocess, &model)?;
     let images = inputs.tensor;
     let shape = Model::output_shape(&model, images.shape())
         .map_err(|e| CliError::input(format!("{}: {e}", model_path.display())))?;

@@ -203,7 +203,7 @@ impl Runner<'_> {
         let mut ok: Vec<(&Item, Loaded)> = Vec::new();
         for item in chunk {
             let loaded = loader
-                .load(item, self.plan.normalize.as_deref())
+                .load(item, &self.plan.preprocess, self.model)
                 .and_then(|l| match reference {
                     Some(r) if *r != l.shape => Err(format!(
                         "expected an input of shape {r:?} like the others, found {:?} (see \
@@ -323,9 +323,10 @@ impl Runner<'_> {
         &self,
         ok: &[(&Item, Loaded)],
     ) -> std::result::Result<(Outcome, Vec<usize>), ExplainError> {
-        let flag = match self.plan.target {
-            TargetFlag::Class(c) => Some(c),
-            TargetFlag::Predicted => None,
+        let flag = match &self.plan.target {
+            // The plan allows one class or `predicted` with --output-dir.
+            TargetFlag::Classes(c) => c.first().copied(),
+            TargetFlag::Predicted | TargetFlag::Top(_) => None,
         };
         let wanted: Vec<Option<usize>> = ok.iter().map(|(_, l)| l.target.or(flag)).collect();
         let (mut parts, mut classes, mut start) = (Vec::new(), Vec::new(), 0);

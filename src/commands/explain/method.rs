@@ -42,9 +42,12 @@ impl RunBaseline {
             IgBaseline::Fixed(b) => RunBaseline::Fixed(b.clone()),
             IgBaseline::Blur(sigma) => RunBaseline::Blur(*sigma),
             IgBaseline::File(path) => {
-                let loaded =
-                    inputs::load_inputs(std::slice::from_ref(path), plan.normalize.as_deref())
-                        .map_err(|e| CliError::input(format!("--ig-baseline: {}", e.message)))?;
+                let loaded = inputs::load_inputs(
+                    std::slice::from_ref(path),
+                    &plan.preprocess,
+                    &smoothgrad::ModuleModel(&smoothgrad_nn::Identity),
+                )
+                .map_err(|e| CliError::input(format!("--ig-baseline: {}", e.message)))?;
                 let shape = loaded.tensor.shape().to_vec();
                 if shape.first() != Some(&1) {
                     return Err(CliError::input(format!(

@@ -21,8 +21,9 @@ use smoothgrad_autograd::io::Writer;
 use crate::cli::ExplainArgs;
 use crate::error::{CliError, Result};
 use crate::files::write_pngs;
-use crate::inputs;
+use crate::inputs::{self, Inputs};
 use crate::plan::{ExplainPlan, Output};
+use crate::preprocess::nchw_maps;
 use crate::rendering::Renderer;
 
 use method::{predicted_classes, Outcome, RunBaseline};
@@ -45,12 +46,19 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     } else {
         plan.inputs.clone()
     };
-    let inputs = inputs::load_inputs(&paths, plan.normalize.as_deref())?;
-    let model = inputs::load_model(
-        &plan.model,
-        plan.arch.as_deref(),
-        Some(inputs.tensor.shape()),
-    )?;
+    // The model says how many channels images become; an ONNX model is then imported again
+    // for the inputs' real shape (its symbolic dimensions).
+    let model = inputs::load_model(&plan.model, plan.arch.as_deref(), None)?;
+    let inputs = inputs::load_inputs(&paths, &plan.preprocess, &Cut::before_softmax(&*model))?;
+    let model = if crate::files::extension(&plan.model).as_deref() == Some("onnx") {
+        inputs::load_model(
+            &plan.model,
+            plan.arch.as_deref(),
+            Some(inputs.tensor.shape()),
+        )?
+    } else {
+        model
+    };
     plan.check_memory(&*model, &inputs.tensor)?;
     if matches!(plan.output, Output::Png(..)) && inputs.tensor.rank() != 4 {
         return Err(CliError::input(format!(
@@ -63,19 +71,26 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
             .map_err(|e| CliError::input(format!("--output-node: {e}")))?,
         None => Cut::before_softmax(&*model),
     };
-    let (targets, origin) = inputs.targets(plan.target);
+    if let (Some(labels), Some(k)) = (&plan.labels, inputs::output_count(&cut, &inputs.tensor)) {
+        labels.check_count(k)?;
+    }
     let (outcome, classes) = in_pool(plan.threads, || {
+        let (targets, origin) = inputs.targets(&plan.target, &cut);
         let outcome = method::explain(&plan, &baseline, &cut, &inputs.tensor, &targets, None)
             .map_err(|e| in_context(e, &inputs.source, &origin))?;
         let classes = match &targets {
-            Targets::Classes(c) => c.clone(),
-            _ => predicted_classes(&cut, &inputs.tensor),
+            Targets::Classes(c) => (c.clone(), vec![c.len()]),
+            Targets::Multiple(m) => (m.concat(), vec![m.len(), m.first().map_or(0, Vec::len)]),
+            Targets::Predicted => {
+                let c = predicted_classes(&cut, &inputs.tensor);
+                (c.clone(), vec![c.len()])
+            }
         };
         Ok((outcome, classes))
     })?;
     match &plan.output {
-        Output::Png(path, renderer) => write_png(path, renderer, &outcome),
-        Output::Safetensors(path) => write_tensors(&plan, path, &outcome, &classes),
+        Output::Png(path, renderer) => write_png(&plan, path, renderer, &outcome, &classes.1),
+        Output::Safetensors(path) => write_tensors(&plan, path, &outcome, &inputs, &classes),
         Output::Dir(_) => unreachable!("handled above"),
     }
 }
@@ -99,21 +114,23 @@ fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send
     smoothgrad::threads::run_in_pool(threads, f).map_err(|e| CliError::failure(e.to_string()))?
 }
 
-/// Writes `attribution`, `target` and (SmoothGrad family) `std_error`, with the settings as
-/// metadata.
+/// Writes `attribution`, the preprocessed `input`, `target` (`[N]`, or `[N, T]` for several
+/// classes per input) and (SmoothGrad family) `std_error`, with the settings as metadata.
 fn write_tensors(
     plan: &ExplainPlan,
     path: &std::path::Path,
     outcome: &Outcome,
-    targets: &[usize],
+    inputs: &Inputs,
+    (targets, shape): &(Vec<usize>, Vec<usize>),
 ) -> Result<()> {
     let mut w = Writer::new();
     w.tensor("attribution", &outcome.attribution);
+    w.tensor(inputs::INPUT_TENSOR, &inputs.tensor);
     if let Some(se) = &outcome.std_error {
         w.tensor("std_error", se);
     }
     let classes: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
-    w.i64("target", &classes, &[classes.len()])?;
+    w.i64("target", &classes, shape)?;
     for (key, value) in &plan.metadata {
         w.metadata(key, value);
     }
@@ -127,14 +144,20 @@ fn write_tensors(
     Ok(())
 }
 
-/// Renders every attribution, then writes the pictures (all or nothing).
-fn write_png(path: &std::path::Path, renderer: &Renderer, outcome: &Outcome) -> Result<()> {
-    let shape: [usize; 4] = outcome
-        .attribution
-        .shape()
-        .try_into()
+/// Renders every attribution (one map per input and target, in `--layout`), then writes the
+/// pictures (all or nothing).
+fn write_png(
+    plan: &ExplainPlan,
+    path: &std::path::Path,
+    renderer: &Renderer,
+    outcome: &Outcome,
+    target_shape: &[usize],
+) -> Result<()> {
+    let per_input = target_shape.get(1).copied().unwrap_or(1);
+    let a = &outcome.attribution;
+    let (data, shape) = nchw_maps(a.data(), a.shape(), plan.preprocess.layout, per_input)
         .expect("checked: inputs are [N, C, H, W]");
-    let heat = renderer.maps(outcome.attribution.data(), shape)?;
+    let heat = renderer.maps(&data, shape)?;
     let pictures = renderer.pictures(&heat)?;
     for path in write_pngs(path, &pictures)? {
         println!("wrote {}", path.display());

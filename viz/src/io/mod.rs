@@ -1,10 +1,11 @@
-//! Image files: PNG (feature `png`, through the `png` crate) and binary PPM/PGM (no dependency),
-//! 8-bit grayscale and RGB.
+//! Image files: PNG writing (feature `png`, through the `png` crate), binary PPM/PGM writing (no
+//! dependency), and reading every common format as torchvision's loader reads it (feature
+//! `decode`, through the `image` crate: [`decode`](mod@decode)).
 //!
-//! Every format has in-memory `encode_*` / `decode_*` functions working on bytes, and `save_*` /
-//! `load_*` functions working on files. Decoding returns an error, never a panic, on a corrupt or
-//! truncated file. Saving writes a temporary file in the destination folder and renames it over
-//! the destination, so a failure never leaves a partial file behind.
+//! Writers have in-memory `encode_*` functions working on bytes and `save_*` functions working
+//! on files. Decoding returns an error, never a panic, on a corrupt or truncated file. Saving
+//! writes a temporary file in the destination folder and renames it over the destination, so a
+//! failure never leaves a partial file behind.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -14,45 +15,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Result, VizError};
 use crate::image::Image;
 
+#[cfg(feature = "decode")]
+pub mod decode;
 #[cfg(feature = "png")]
 pub mod png;
 pub mod ppm;
 
-/// The 8 bytes every PNG file starts with.
-const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
-
-/// Decodes a PNG or PPM/PGM file's bytes, recognizing the format by its first bytes.
-pub fn decode(bytes: &[u8]) -> Result<Image> {
-    if bytes.starts_with(&PNG_SIGNATURE) {
-        decode_png_if_enabled(bytes)
-    } else if bytes.starts_with(b"P") {
-        ppm::decode_ppm(bytes)
-    } else {
-        let start = &bytes[..bytes.len().min(8)];
-        Err(crate::error::decode_error(
-            "image",
-            format!("expected a PNG or PPM/PGM file, found the bytes {start:?}"),
-        ))
-    }
-}
-
-#[cfg(feature = "png")]
-fn decode_png_if_enabled(bytes: &[u8]) -> Result<Image> {
-    png::decode_png(bytes)
-}
-
-#[cfg(not(feature = "png"))]
-fn decode_png_if_enabled(_bytes: &[u8]) -> Result<Image> {
-    Err(crate::error::decode_error(
-        "PNG",
-        "expected a format this build can read, found a PNG file (enable the `png` feature)",
-    ))
-}
-
-/// Reads and decodes an image file (PNG or PPM/PGM, recognized by its content).
-pub fn load(path: impl AsRef<Path>) -> Result<Image> {
-    decode(&read(path.as_ref())?)
-}
+#[cfg(feature = "decode")]
+pub use decode::{decode, decode_pixels, load, load_pixels, ColorMode, DecodeOptions, Pixels};
 
 /// Saves `image` in the format named by the extension of `path`: `.png` (feature `png`), or
 /// `.ppm`, `.pgm`, `.pnm` (P5 for a grayscale image, P6 for RGB, whatever the extension).
@@ -82,6 +52,7 @@ pub fn save(path: impl AsRef<Path>, image: &Image) -> Result<()> {
 }
 
 /// Reads a whole file.
+#[cfg_attr(not(feature = "decode"), allow(dead_code))]
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|source| VizError::Io {
         path: path.to_path_buf(),
@@ -149,6 +120,7 @@ mod tests {
         Image::new(3, 2, 2, data).unwrap()
     }
 
+    #[cfg(feature = "decode")]
     #[test]
     fn save_and_load_by_extension() {
         let dir = scratch_dir("ext");
@@ -200,13 +172,17 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[cfg(feature = "decode")]
     #[test]
     fn unknown_content_is_an_error() {
         assert!(decode(b"").is_err());
         let e = decode(b"GIF89a").unwrap_err();
         assert!(
-            e.to_string().contains("expected a PNG or PPM/PGM file"),
+            e.to_string()
+                .contains("expected a JPEG, PNG, WebP, BMP or PPM/PGM file, found a Gif file"),
             "{e}"
         );
+        let e = decode(b"hello").unwrap_err();
+        assert!(e.to_string().contains("found the bytes"), "{e}");
     }
 }
