@@ -194,10 +194,6 @@ fn bad_requests_are_one_line_and_status_2() {
             &["--metrics", "accuracy"][..],
             "--metrics: expected some of",
         ),
-        (
-            &["--metrics", "deletion"][..],
-            "no \"input\" tensor; give the inputs",
-        ),
         (&["--metrics", "localization"][..], "needs --masks"),
     ] {
         let o = run(&[

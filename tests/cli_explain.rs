@@ -77,7 +77,7 @@ fn gradient_equals_the_library_and_names_its_tensors() {
     smoothgrad(&[&args[..], &["--method", "gradient", "--target", "1"]].concat());
     let file = io::read_file(&out).unwrap();
     let names: Vec<&str> = file.names().collect();
-    assert_eq!(names, ["attribution", "target"]);
+    assert_eq!(names, ["attribution", "input", "target"]);
     assert_eq!(file.dtype("attribution").unwrap(), Dtype::F32);
     assert_eq!(file.dtype("target").unwrap(), Dtype::I64);
     assert_eq!(written_targets(&file), [1, 1]);
@@ -130,7 +130,11 @@ fn smoothgrad_family_equals_the_library() {
         ]);
         let file = io::read_file(&out).unwrap();
         let names: Vec<&str> = file.names().collect();
-        assert_eq!(names, ["attribution", "std_error", "target"], "{method}");
+        assert_eq!(
+            names,
+            ["attribution", "input", "std_error", "target"],
+            "{method}"
+        );
         assert_eq!(written_targets(&file), targets);
         let a = file.get::<f32>("attribution").unwrap();
         assert!(max_diff(&a, want) < 1e-6, "{method}");

@@ -1,5 +1,5 @@
 //! PNG writing through the `png` crate (feature `png`, on by default): 8-bit grayscale or RGB.
-//! Reading is [`super::decode`]'s (feature `decode`), through the `image` crate.
+//! Reading is [`super::decode()`]'s (feature `decode`), through the `image` crate.
 
 use std::path::Path;
 

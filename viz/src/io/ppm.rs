@@ -1,6 +1,6 @@
 //! Binary PGM (`P5`, grayscale) and PPM (`P6`, RGB) writing with 8-bit samples and no
 //! dependency: the header `"P5\n{width} {height}\n255\n"` then the bytes, row by row, channels
-//! interleaved. Reading is [`super::decode`]'s (feature `decode`, through the `image` crate).
+//! interleaved. Reading is [`super::decode()`]'s (feature `decode`, through the `image` crate).
 //!
 //! This writer stays our own: the format is a one-line header followed by the bytes, and writing
 //! it through the `image` crate would make the dependency-free PPM output need the codecs.
