@@ -103,18 +103,9 @@ impl Scenes {
             "scenes: {}-pixel images cannot hold objects of radius {r1} (need more than {need})",
             config.size
         );
-        let s = config.size;
-        let mut data = Vec::with_capacity(n * 3 * s * s);
-        let mut labels = Vec::with_capacity(n);
-        let mut masks = Vec::with_capacity(n * s * s);
-        for i in 0..n {
-            let (img, label, mask) = scene(&config, seed, i);
-            data.extend(img);
-            labels.push(label);
-            masks.extend(mask);
-        }
+        let (images, labels, masks) = super::render(n, config.size, |i| scene(&config, seed, i));
         Scenes {
-            images: Tensor::from_vec(data, &[n, 3, s, s]).expect("n scenes of 3 x s x s"),
+            images,
             labels,
             masks,
             config,
@@ -156,18 +147,12 @@ struct Object {
     colour: [f64; 3],
 }
 
-/// Whether pixel centre `(px, py)` lies in `o`.
+/// Whether pixel centre `(px, py)` lies in `o`: the classes are drawn as in
+/// [`super::shapes`], the distractors here.
 fn inside(o: &Object, px: f64, py: f64) -> bool {
     let (dx, dy, r) = (px - o.cx, py - o.cy, o.r);
     match o.kind {
-        0 => dx * dx + dy * dy <= r * r,
-        1 => dx.abs() <= r * 0.85 && dy.abs() <= r * 0.85,
-        // An upward triangle: apex at the top, base at the bottom.
-        2 => dy <= r * 0.8 && dy >= -r && dx.abs() <= (dy + r) * 0.6,
-        3 => {
-            let arm = r * 0.3;
-            (dx.abs() <= arm && dy.abs() <= r) || (dy.abs() <= arm && dx.abs() <= r)
-        }
+        k if k < CLASSES.len() => super::shapes::inside(k, px, py, o.cx, o.cy, r),
         // A ring: an annulus of width 0.35 r.
         4 => {
             let d2 = dx * dx + dy * dy;

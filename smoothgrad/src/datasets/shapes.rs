@@ -62,18 +62,9 @@ impl Shapes {
 
     /// `n` images from `seed` with the given settings: image `i` is keyed by `(seed, i)`.
     pub fn generate_with(n: usize, seed: u64, config: ShapesConfig) -> Self {
-        let s = config.size;
-        let mut data = Vec::with_capacity(n * 3 * s * s);
-        let mut labels = Vec::with_capacity(n);
-        let mut masks = Vec::with_capacity(n * s * s);
-        for i in 0..n {
-            let (img, label, mask) = scene(&config, seed, i);
-            data.extend(img);
-            labels.push(label);
-            masks.extend(mask);
-        }
+        let (images, labels, masks) = super::render(n, config.size, |i| scene(&config, seed, i));
         Shapes {
-            images: Tensor::from_vec(data, &[n, 3, s, s]).expect("n scenes of 3 x s x s"),
+            images,
             labels,
             masks,
             config,
@@ -104,7 +95,7 @@ impl Shapes {
 
 /// Whether pixel `(px, py)` (pixel centres) lies in a shape of class `label`, centred at
 /// `(cx, cy)` with radius `r`.
-fn inside(label: usize, px: f64, py: f64, cx: f64, cy: f64, r: f64) -> bool {
+pub(super) fn inside(label: usize, px: f64, py: f64, cx: f64, cy: f64, r: f64) -> bool {
     let (dx, dy) = (px - cx, py - cy);
     match label {
         0 => dx * dx + dy * dy <= r * r,
