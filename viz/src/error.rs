@@ -122,6 +122,7 @@ impl std::error::Error for VizError {
 }
 
 /// Builds a [`VizError::Decode`] (used by the decoders to keep their checks short).
+#[cfg(any(feature = "decode", test))]
 pub(crate) fn decode_error(format: &'static str, message: impl Into<String>) -> VizError {
     VizError::Decode {
         format,
