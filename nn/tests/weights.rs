@@ -295,6 +295,40 @@ fn load_with_an_invalid_arch_names_it() {
     );
 }
 
+/// A few bytes of metadata describing gigabytes of weights (a tiny-file bomb) are refused before
+/// anything is allocated: the weights may take no more elements than the file holds.
+#[test]
+fn metadata_describing_more_weights_than_the_file_holds_is_refused_up_front() {
+    let mut w = Writer::new();
+    w.metadata("arch", "linear(30000,30000), relu, linear(30000,30000)");
+    w.tensor("0.weight", &Tensor::<f32>::zeros(&[2, 2]));
+    let msg = weights_message(
+        weights::load_bytes::<Sequential<f32>>(&w.to_bytes().unwrap()).unwrap_err(),
+    );
+    assert!(
+        msg.contains(
+            "linear: a weight of shape [30000, 30000] takes the model past the 4 elements its \
+             file holds (the metadata describes more weights than the file stores)"
+        ),
+        "{msg}"
+    );
+    // The same for a graph's description, its modules and its `param` lines counted together.
+    let mut w = Writer::new();
+    w.metadata(
+        "graph",
+        "input \"x\"\nparam \"p\" [3, 3]\nmodule \"l\" (\"x\") linear(3,3)\noutput \"l\"",
+    );
+    w.tensor("p", &Tensor::<f32>::zeros(&[3, 3]));
+    w.tensor("l.weight", &Tensor::<f32>::zeros(&[1]));
+    let e = weights::load_bytes::<smoothgrad_nn::Graph<f32>>(&w.to_bytes().unwrap()).unwrap_err();
+    let msg = weights_message(e);
+    assert!(
+        msg.contains("takes the model past the 10 elements its file holds"),
+        "{msg}"
+    );
+    // A file that holds its weights loads as before (load_builds_the_model_from_arch_metadata).
+}
+
 /// How [`bytes_with`] changes one tensor of the saved state.
 enum Change {
     /// Leave it out.

@@ -228,14 +228,9 @@ fn param_node<T: Scalar>(line: &Line<'_>, pos: usize, body: &str) -> Result<Node
             .map(|d| d.trim().parse::<usize>().map_err(|_| bad()))
             .collect::<Result<_>>()?
     };
-    let numel = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-    match numel {
-        Some(n) if n <= 1 << 30 => Ok(NodeKind::Param(smoothgrad_autograd::Tensor::zeros(&dims))),
-        _ => Err(line.error(
-            pos,
-            format!("a parameter of shape {dims:?} is larger than the limit of 2^30 elements"),
-        )),
-    }
+    crate::spec::check_elements("param", &dims)
+        .map(|()| NodeKind::Param(smoothgrad_autograd::Tensor::zeros(&dims)))
+        .map_err(|message| line.error(pos, message))
 }
 
 /// The op of an `op` line, checked against its number of inputs.

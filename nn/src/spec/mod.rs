@@ -137,6 +137,7 @@ mod build_more;
 pub(crate) mod describe;
 mod lexer;
 mod limits;
+pub(crate) use limits::{check_elements, with_budget};
 mod parser;
 mod suggest;
 

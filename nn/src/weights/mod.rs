@@ -289,26 +289,41 @@ fn no_structure(file: &TensorFile) -> NnError {
     ))
 }
 
-/// `Sequential::from_spec(arch)`, its error framed as the file's.
+/// The elements of all the tensors `file` holds: the most the weights its metadata describes
+/// may take (each weight of a saved model is in its file), checked as the model is built,
+/// before anything is allocated.
+fn file_elements(file: &TensorFile) -> usize {
+    file.names()
+        .filter_map(|name| file.shape(name).ok())
+        .map(|dims| dims.iter().product::<usize>())
+        .fold(0, usize::saturating_add)
+}
+
+/// `Sequential::from_spec(arch)` within the file's elements, its error framed as the file's.
 fn sequential<T: Scalar>(file: &TensorFile, arch: &str) -> Result<Sequential<T>> {
-    Sequential::from_spec(arch).map_err(|e| match e {
-        NnError::Spec {
-            position, message, ..
-        } => NnError::weights(format!(
-            "{}: the \"arch\" metadata {arch:?} is not a valid model spec: {message} (at \
+    crate::spec::with_budget(file_elements(file), || Sequential::from_spec(arch)).map_err(|e| {
+        match e {
+            NnError::Spec {
+                position, message, ..
+            } => NnError::weights(format!(
+                "{}: the \"arch\" metadata {arch:?} is not a valid model spec: {message} (at \
              position {position})",
-            file.source()
-        )),
-        other => other,
+                file.source()
+            )),
+            other => other,
+        }
     })
 }
 
-/// `Graph::from_description(description)`, its error framed as the file's.
+/// `Graph::from_description(description)` within the file's elements, its error framed as the
+/// file's.
 fn graph<T: Scalar>(file: &TensorFile, description: &str) -> Result<Graph<T>> {
-    Graph::from_description(description).map_err(|e| {
-        NnError::weights(format!(
-            "{}: the \"graph\" metadata is not a valid graph: {e}",
-            file.source()
-        ))
-    })
+    crate::spec::with_budget(file_elements(file), || Graph::from_description(description)).map_err(
+        |e| {
+            NnError::weights(format!(
+                "{}: the \"graph\" metadata is not a valid graph: {e}",
+                file.source()
+            ))
+        },
+    )
 }
