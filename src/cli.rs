@@ -203,7 +203,9 @@ pub struct ExplainArgs {
     /// sigma = noise.
     #[arg(long, value_enum, default_value_t = NoiseMode::Relative)]
     pub noise_mode: NoiseMode,
-    /// Inputs (base methods) or noisy samples (SmoothGrad) per forward/backward pass.
+    /// Inputs per forward/backward pass (base methods), or noisy samples in flight at once
+    /// (SmoothGrad: each wave of this many is split evenly across the threads, so memory does
+    /// not grow with --samples or --threads).
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
     /// Seed of the noise: the result depends on it alone, not on --threads or --batch-size.

@@ -142,14 +142,6 @@ impl ExplainPlan {
         let labels = args.labels.as_deref().map(Labels::read).transpose()?;
         let target = parse_target(&args.target, labels.as_ref())?;
         let output = output(args, &preprocess)?;
-        let single = matches!(&target, TargetFlag::Predicted)
-            || matches!(&target, TargetFlag::Classes(c) if c.len() == 1);
-        if matches!(output, Output::Dir(_)) && !single {
-            return Err(CliError::input(format!(
-                "--target {}: with --output-dir, explain one class or \"predicted\"",
-                args.target
-            )));
-        }
         let ig_baseline = parse_ig_baseline(&args.dataset.ig_baseline)?;
         if let Some(t) = args.dataset.tolerance {
             if !(t > 0.0 && t.is_finite()) {
@@ -217,7 +209,7 @@ impl ExplainPlan {
                 let threads = self
                     .threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-                (threads, batch.min(s.samples.max(1).div_ceil(threads)))
+                (threads, batch.min(s.samples.max(1)).div_ceil(threads))
             }
             None => (1, batch.min(n)),
         };

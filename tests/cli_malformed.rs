@@ -418,7 +418,7 @@ fn absurd_flags() {
                 "1G",
             ],
         ),
-        &["--max-memory", "needs about", "threads x batch size"],
+        &["--max-memory", "needs about", "(batch size x activations)"],
     );
     // Values clap refuses are one line too.
     says(

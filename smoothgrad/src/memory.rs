@@ -287,7 +287,7 @@ pub fn check(estimate: &Estimate, limit: u64, source: Source) -> Result<()> {
         ("the model's parameters", estimate.parameters),
         ("the inputs and results", estimate.data),
         (
-            "the passes running at once (threads x batch size x activations)",
+            "the passes running at once (batch size x activations)",
             estimate.passes,
         ),
         (
@@ -385,8 +385,8 @@ mod tests {
         ));
         assert_eq!(
             err.to_string(),
-            "the request needs about 3.0 GiB (mostly the passes running at once (threads x batch \
-             size x activations)), more than the memory limit given (1.0 GiB); use a smaller batch \
+            "the request needs about 3.0 GiB (mostly the passes running at once (batch size x \
+             activations)), more than the memory limit given (1.0 GiB); use a smaller batch \
              size, fewer threads or fewer inputs"
         );
         assert_eq!(human(1536), "1.5 KiB");

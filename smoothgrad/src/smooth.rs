@@ -6,10 +6,12 @@
 //! SmoothGrad-squared averages `M_c(x + e_s)^2` and VarGrad takes their variance (Adebayo et al.
 //! 2018).
 //!
-//! Samples go through the model `batch_size` at a time, one tape per chunk; the chunks of a wave
-//! run in parallel on rayon, and their results are folded into the statistics in sample order, so
-//! memory is bounded by `threads x batch_size` samples whatever `samples` is, and the result
-//! depends only on the seed.
+//! Samples go through the model in waves of at most `batch_size` samples, split evenly into one
+//! chunk (one tape) per thread; the chunks of a wave run in parallel on rayon, and their results
+//! are folded into the statistics in sample order, so memory is bounded by `batch_size` samples
+//! whatever `samples` and the thread count are (a chunk never grows with `samples`: 50 samples and
+//! 2000 samples both run as chunks of `ceil(batch_size / threads)`), and the result depends only
+//! on the seed.
 
 use rayon::prelude::*;
 use smoothgrad_autograd::{Scalar, Tensor};
@@ -20,6 +22,7 @@ use crate::explanation::{arrange, Explanation};
 use crate::method::{Gradient, Method};
 use crate::noise::Noise;
 use crate::operator::Operator;
+use crate::progress::Progress;
 use crate::stats::Welford;
 use crate::target::Targets;
 use crate::threads;
@@ -47,7 +50,9 @@ pub struct SmoothGrad<M = Gradient> {
     pub samples: usize,
     /// The noise.
     pub noise: Noise,
-    /// Samples per forward/backward pass.
+    /// Samples in flight at once: each wave of up to `batch_size` samples is split evenly
+    /// across the threads, one forward/backward pass each (Captum's `nt_samples_batch_size`
+    /// with a thread pool).
     pub batch_size: usize,
     /// The seed of the noise streams.
     pub seed: u64,
@@ -58,6 +63,8 @@ pub struct SmoothGrad<M = Gradient> {
     pub tolerance: Option<f64>,
     /// The fewest samples an early stop may use.
     pub min_samples: usize,
+    /// Told the samples finished after every wave (none by default; results never depend on it).
+    pub progress: Progress,
 }
 
 impl Default for SmoothGrad<Gradient> {
@@ -78,6 +85,7 @@ impl<M> SmoothGrad<M> {
             threads: None,
             tolerance: None,
             min_samples: 10,
+            progress: Progress::default(),
         }
     }
 
@@ -225,10 +233,9 @@ impl<M> SmoothGrad<M> {
         let threads = rayon::current_num_threads().max(1);
         let mut done = 0;
         while done < self.samples {
-            // One wave: up to `threads` chunks of at most `batch_size` samples, split evenly.
-            let left = self.samples - done;
-            let chunk = self.batch_size.min(left.div_ceil(threads));
-            let wave = (chunk * threads).min(left);
+            // One wave: at most `batch_size` samples, split evenly into up to `threads` chunks.
+            let wave = self.batch_size.min(self.samples - done);
+            let chunk = wave.div_ceil(threads);
             let ranges: Vec<(usize, usize)> = (done..done + wave)
                 .step_by(chunk)
                 .map(|s| (s, (s + chunk).min(done + wave)))
@@ -254,11 +261,13 @@ impl<M> SmoothGrad<M> {
                         st.push(&a.data()[r * x.len()..(r + 1) * x.len()]);
                     }
                     if self.should_stop(&stats) {
+                        self.progress.advance(self.samples - done);
                         return stats;
                     }
                 }
             }
             done += wave;
+            self.progress.advance(wave);
         }
         stats
     }
