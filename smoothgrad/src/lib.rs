@@ -31,6 +31,7 @@ pub mod metrics;
 mod model;
 pub mod noise;
 mod operator;
+mod progress;
 mod smooth;
 mod stats;
 mod streams;
@@ -47,6 +48,7 @@ pub use method::{
 pub use model::{Cut, FnModel, Model, ModuleModel};
 pub use noise::{Noise, NoiseDistribution, NoiseLevel};
 pub use operator::{Operator, ScoreFn};
+pub use progress::Progress;
 pub use smooth::SmoothGrad;
 pub use target::{predicted, Targets};
 

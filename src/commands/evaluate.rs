@@ -165,6 +165,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
                         &batch,
                         &Targets::Classes(vec![t]),
                         Some(&[stream_key]),
+                        &smoothgrad::Progress::default(),
                     )?;
                     Ok(o.attribution)
                 };

@@ -4,7 +4,7 @@
 
 use smoothgrad::{
     predicted, Attribution, Baseline, ExplainError, Gradient, GradientXInput, GuidedBackprop,
-    IntegratedGradients, Method, Model, SmoothGrad, Targets,
+    IntegratedGradients, Method, Model, Progress, SmoothGrad, Targets,
 };
 use smoothgrad_autograd::Tensor;
 
@@ -64,7 +64,8 @@ impl RunBaseline {
 }
 
 /// Explains `inputs` for `targets`: `keys` (one per input) key the noise, or `None` for the
-/// inputs' positions (the library's default).
+/// inputs' positions (the library's default); SmoothGrad tells `progress` the samples it
+/// finishes.
 ///
 /// # Errors
 /// The library's errors, and a blur baseline on inputs that are not images `[N, C, H, W]`.
@@ -75,6 +76,7 @@ pub fn explain(
     inputs: &Tensor<f32>,
     targets: &Targets,
     keys: Option<&[u64]>,
+    progress: &Progress,
 ) -> std::result::Result<Outcome, ExplainError> {
     let ig = |b: Baseline<f32>| IntegratedGradients {
         baseline: b,
@@ -86,6 +88,7 @@ pub fn explain(
         inputs,
         targets,
         keys,
+        progress,
     };
     match (plan.base, baseline) {
         (BaseMethod::Gradient, _) => job.run(Gradient),
@@ -175,6 +178,7 @@ struct Job<'a> {
     inputs: &'a Tensor<f32>,
     targets: &'a Targets,
     keys: Option<&'a [u64]>,
+    progress: &'a Progress,
 }
 
 impl Job<'_> {
@@ -207,6 +211,7 @@ impl Job<'_> {
             threads: None,
             tolerance: s.tolerance,
             min_samples: s.min_samples,
+            progress: self.progress.clone(),
             ..SmoothGrad::new(method)
         };
         let e = match self.keys {

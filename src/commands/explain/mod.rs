@@ -74,10 +74,26 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     if let (Some(labels), Some(k)) = (&plan.labels, inputs::output_count(&cut, &inputs.tensor)) {
         labels.check_count(k)?;
     }
+    let bar = sample_bar(&plan, args.dataset.quiet, inputs.tensor.shape()[0]);
     let (outcome, classes) = in_pool(plan.threads, || {
         let (targets, origin) = inputs.targets(&plan.target, &cut);
-        let outcome = method::explain(&plan, &baseline, &cut, &inputs.tensor, &targets, None)
-            .map_err(|e| in_context(e, &inputs.source, &origin))?;
+        let progress = match &bar {
+            Some(bar) => {
+                let bar = bar.clone();
+                smoothgrad::Progress::new(move |n| bar.inc(n as u64))
+            }
+            None => smoothgrad::Progress::default(),
+        };
+        let outcome = method::explain(
+            &plan,
+            &baseline,
+            &cut,
+            &inputs.tensor,
+            &targets,
+            None,
+            &progress,
+        )
+        .map_err(|e| in_context(e, &inputs.source, &origin))?;
         let classes = match &targets {
             Targets::Classes(c) => (c.clone(), vec![c.len()]),
             Targets::Multiple(m) => (m.concat(), vec![m.len(), m.first().map_or(0, Vec::len)]),
@@ -88,11 +104,26 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
         };
         Ok((outcome, classes))
     })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     match &plan.output {
         Output::Png(path, renderer) => write_png(&plan, path, renderer, &outcome, &classes.1),
         Output::Safetensors(path) => write_tensors(&plan, path, &outcome, &inputs, &classes),
         Output::Dir(_) => unreachable!("handled above"),
     }
+}
+
+/// The progress bar of a SmoothGrad run over `inputs` inputs (`--samples` each; hidden with
+/// `--quiet` or when stderr is not a terminal), or `None` for a base method alone (one pass per
+/// batch: nothing to count).
+fn sample_bar(plan: &ExplainPlan, quiet: bool, inputs: usize) -> Option<indicatif::ProgressBar> {
+    let s = plan.smoothing.as_ref()?;
+    Some(crate::progress::bar(
+        (inputs as u64).saturating_mul(s.samples as u64),
+        "samples",
+        quiet,
+    ))
 }
 
 /// A library error, after the file or option it is about (the library knows neither).
