@@ -4,119 +4,18 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use smoothgrad::{Operator, SmoothGrad, Targets};
-use smoothgrad_autograd::io::{self, TensorFile};
+use smoothgrad_autograd::io;
 use smoothgrad_autograd::Tensor;
 use smoothgrad_nn::{weights, Sequential};
 use smoothgrad_viz::Image;
 
-use common::{run, s, smoothgrad, Scratch, SPEC};
-
-/// The test model, saved to `model.safetensors`.
-fn model(dir: &Scratch) -> (Sequential, PathBuf) {
-    let model = Sequential::<f32>::from_spec_seeded(SPEC, 0).unwrap();
-    let path = dir.path("model.safetensors");
-    weights::save(&model, &path).unwrap();
-    (model, path)
-}
-
-/// A random 3x8x8 image, different for each `seed`, saved as `dir/name`.
-fn image(dir: &Path, name: &str, seed: u64) {
-    let x = Tensor::<f32>::randn_seeded(&[3, 8, 8], seed);
-    let pixels = x
-        .data()
-        .iter()
-        .map(|v| (0.5 + 0.2 * v).clamp(0.0, 1.0))
-        .collect();
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    smoothgrad_viz::save_png(&path, &Image::new(3, 8, 8, pixels).unwrap()).unwrap();
-}
-
-/// A folder `name` of `n` images `img-00.png`, ... (some in a subfolder).
-fn folder(dir: &Scratch, name: &str, n: usize) -> PathBuf {
-    let root = dir.path(name);
-    for i in 0..n {
-        let sub = if i % 3 == 2 { "sub/" } else { "" };
-        image(&root, &format!("{sub}img-{i:02}.png"), i as u64);
-    }
-    root
-}
-
-/// `explain --output-dir out` of `input` with small SmoothGrad settings, `extra` flags
-/// replacing the defaults they name.
-fn args<'a>(m: &'a Path, input: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut a = vec![
-        "explain",
-        "--model",
-        s(m),
-        "--input",
-        s(input),
-        "--output-dir",
-        s(out),
-    ];
-    let defaults = [
-        ("--samples", "6"),
-        ("--batch-size", "4"),
-        ("--chunk-size", "3"),
-        ("--threads", "2"),
-    ];
-    for (flag, value) in defaults {
-        if !extra.contains(&flag) {
-            a.extend([flag, value]);
-        }
-    }
-    a.extend(extra);
-    a
-}
-
-/// Each input's rows of a run's file, by file name: attribution, input, std_error, target.
-/// One input's rows: attribution, input, std_error, and its class.
-type Row = (Vec<f32>, Vec<f32>, Vec<f32>, i64);
-
-fn by_name(file: &TensorFile) -> BTreeMap<String, Row> {
-    let names: Vec<String> = serde_json::from_str(&file.metadata()["files"]).unwrap();
-    let a: Tensor = file.get("attribution").unwrap();
-    let x: Tensor = file.get("input").unwrap();
-    let se: Tensor = file.get("std_error").unwrap();
-    let (t, _) = file.get_i64("target").unwrap();
-    let len = a.data().len() / names.len();
-    let row = |v: &Tensor, i: usize| v.data()[i * len..(i + 1) * len].to_vec();
-    names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.clone(), (row(&a, i), row(&x, i), row(&se, i), t[i])))
-        .collect()
-}
-
-/// The bytes of every file below `dir` (hidden ones too), by relative path.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-/// The noise key of an input: FNV-1a (64-bit) of its name.
-fn fnv(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+use common::dataset::{args, by_name, fnv, folder, image, model, tree};
+use common::{run, smoothgrad, Scratch, SPEC};
 
 #[test]
 fn a_folder_gives_one_picture_per_input_and_the_library_values() {
@@ -185,6 +84,60 @@ fn a_folder_gives_one_picture_per_input_and_the_library_values() {
             .unwrap();
         assert_eq!(e.mean.data(), &a[..], "{name}");
         assert_eq!(e.std_error.data(), &se[..], "{name}");
+    }
+}
+
+/// Several classes per input in a folder run (`--target 0,2`, `--target top-2`): `[N, K, ...]`
+/// attributions and `[N, K]` targets in the run's file, one picture per input and class, each
+/// map the library's SmoothGrad for that class with the input's own noise.
+#[test]
+fn a_folder_explains_several_classes_per_input() {
+    let dir = Scratch::new("folder-classes");
+    let (net, m) = model(&dir);
+    let input = folder(&dir, "data", 3);
+    let sg = SmoothGrad {
+        samples: 6,
+        batch_size: 4,
+        ..SmoothGrad::default()
+    };
+    for target in ["0,2", "top-2"] {
+        let out = dir.path(&format!("out-{target}"));
+        let o = smoothgrad(&args(&m, &input, &out, &["--target", target]));
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(stdout.contains("explained 3 of 3 inputs"), "{stdout}");
+        assert!(stdout.contains("(6 pictures;"), "{stdout}");
+        let file = io::read_file(out.join("attributions.safetensors")).unwrap();
+        assert_eq!(file.shape("attribution").unwrap(), [3, 2, 3, 8, 8]);
+        assert_eq!(file.shape("std_error").unwrap(), [3, 2, 3, 8, 8]);
+        let (classes, shape) = file.get_i64("target").unwrap();
+        assert_eq!(shape, [3, 2]);
+        let names: Vec<String> = serde_json::from_str(&file.metadata()["files"]).unwrap();
+        let a: Tensor = file.get("attribution").unwrap();
+        let x: Tensor = file.get("input").unwrap();
+        for (i, name) in names.iter().enumerate() {
+            let pair = [classes[2 * i] as usize, classes[2 * i + 1] as usize];
+            if target == "0,2" {
+                assert_eq!(pair, [0, 2]);
+            }
+            for c in pair {
+                assert!(
+                    out.join(format!("{name}.class-{c}.png")).exists(),
+                    "{name} {c}"
+                );
+            }
+            let xi =
+                Tensor::from_vec(x.data()[i * 192..(i + 1) * 192].to_vec(), &[1, 3, 8, 8]).unwrap();
+            let e = sg
+                .explain_keyed(
+                    &net,
+                    &xi,
+                    &Targets::Multiple(vec![pair.to_vec()]),
+                    &Operator::Logit,
+                    &[fnv(name)],
+                )
+                .unwrap();
+            assert_eq!(e.mean.data(), &a.data()[i * 384..(i + 1) * 384], "{name}");
+        }
     }
 }
 
@@ -356,6 +309,16 @@ fn bad_shards_and_folders_are_one_line_and_status_2() {
         eprintln!("note: this user can read any folder; the unreadable-folder case is skipped");
     }
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // An output folder inside the input folder (directly, or through `..`) is refused before
+    // anything is written: its pictures would become the next run's inputs.
+    for inside in [input.join("maps"), input.join("sub/../maps")] {
+        let o = run(&args(&m, &input, &inside, &[]));
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("is inside the input folder"), "{err}");
+        assert!(!input.join("maps").exists());
+    }
 }
 
 #[test]

@@ -34,6 +34,12 @@ impl Item {
     pub fn picture(&self) -> String {
         format!("{}.png", self.name.replace('#', "-"))
     }
+
+    /// The picture of class `class` when several are explained per input:
+    /// `x.png` gives `x.png.class-7.png`.
+    pub fn picture_of(&self, class: usize) -> String {
+        format!("{}.class-{class}.png", self.name.replace('#', "-"))
+    }
 }
 
 /// The items of `sources`: an image each, a tensor file's rows (read to count them; one that

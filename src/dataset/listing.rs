@@ -33,6 +33,47 @@ pub struct Source {
     pub name: String,
 }
 
+/// Refuses an output folder inside (or equal to) a folder `inputs` names: its pictures would
+/// become inputs of the next run, so results would depend on earlier runs. Symbolic links and
+/// `..` are resolved first; `out` need not exist yet.
+///
+/// # Errors
+/// `out` inside an input folder, naming both.
+pub fn check_outside(inputs: &[PathBuf], out: &Path) -> Result<()> {
+    let out_resolved = resolved(out);
+    for input in inputs.iter().filter(|p| p.is_dir()) {
+        if out_resolved.starts_with(resolved(input)) {
+            return Err(CliError::input(format!(
+                "--output-dir \"{}\" is inside the input folder \"{}\": its pictures would \
+                 become inputs; choose an output folder outside it",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `path` made absolute with its longest existing ancestor's links and `..` resolved (the rest,
+/// which does not exist yet, appended as given).
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut rest = Vec::new();
+    let mut base = absolute.as_path();
+    loop {
+        if let Ok(real) = base.canonicalize() {
+            return rest.iter().rev().fold(real, |p: PathBuf, c| p.join(c));
+        }
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                base = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
 /// Every file `inputs` names, sorted by name.
 ///
 /// # Errors

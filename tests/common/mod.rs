@@ -4,6 +4,8 @@
 // Each test binary compiles this module and uses only a subset of it.
 #![allow(dead_code)]
 
+pub mod dataset;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -22,6 +22,8 @@ pub struct Summary {
     pub failures: Vec<(String, String)>,
     /// Whether the file was written (not when no input could be explained).
     pub written: bool,
+    /// Classes explained per input (`K` of a `[N, K]` target; 1 for `[N]`).
+    pub per_input: usize,
 }
 
 /// The tensors every chunk holds, in the file's order.
@@ -78,6 +80,7 @@ pub fn assemble(
             names,
             failures,
             written: false,
+            per_input: 1,
         });
     }
     let columns: Vec<Column> = TENSORS
@@ -127,9 +130,14 @@ pub fn assemble(
         }
         Ok(())
     })?;
+    let per_input = shapes
+        .get("target")
+        .and_then(|s| s.get(1).copied())
+        .unwrap_or(1);
     Ok(Summary {
         names,
         failures,
         written: true,
+        per_input,
     })
 }

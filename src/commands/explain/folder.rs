@@ -33,6 +33,7 @@ use crate::progress;
 
 /// Runs a dataset into `d.dir`.
 pub fn run(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
+    listing::check_outside(&plan.inputs, &d.dir)?;
     let all = items::expand(listing::list(&plan.inputs)?);
     let total = all.len();
     let items: Vec<Item> = all
@@ -113,7 +114,7 @@ fn report(s: &Summary, counts: (usize, usize, usize), out: &Path, d: &DirPlan) -
         let pictures = if d.pictures == Pictures::None {
             0
         } else {
-            s.names.len()
+            s.names.len() * s.per_input
         };
         println!(
             "explained {} of {mine} inputs{} into {} ({pictures} pictures; {resumed} inputs were \
@@ -235,22 +236,20 @@ impl Runner<'_> {
         let outcome = self.explain_all(&mut ok, &mut failures)?;
         let mut w = Writer::new();
         if let Some((outcome, classes)) = &outcome {
-            let shape = &ok[0].1.shape;
-            let mut full = vec![ok.len()];
-            full.extend(shape);
-            let inputs: Vec<f32> = ok
-                .iter()
-                .flat_map(|(_, l)| l.data.iter().copied())
-                .collect();
-            let inputs = Tensor::from_vec(inputs, &full).expect("stacked inputs");
-            self.draw(&ok, outcome)?;
+            self.draw(&ok, outcome, classes)?;
             w.tensor("attribution", &outcome.attribution);
-            w.tensor("input", &inputs);
+            w.tensor("input", &stack(&ok));
             if let Some(se) = &outcome.std_error {
                 w.tensor("std_error", se);
             }
             let t: Vec<i64> = classes.iter().map(|&c| c as i64).collect();
-            w.i64("target", &t, &[t.len()])
+            // `[N]`, or `[N, K]` with K classes per input (as `--output` writes them).
+            let shape = match &self.plan.target {
+                TargetFlag::Top(k) if *k > 1 => vec![ok.len(), t.len() / ok.len()],
+                TargetFlag::Classes(c) if c.len() > 1 => vec![ok.len(), c.len()],
+                _ => vec![t.len()],
+            };
+            w.i64("target", &t, &shape)
                 .map_err(|e| CliError::failure(e.to_string()))?;
         }
         let names: Vec<&str> = ok.iter().map(|(i, _)| i.name.as_str()).collect();
@@ -316,17 +315,29 @@ impl Runner<'_> {
         }
     }
 
-    /// Explains `ok`, each input's noise keyed by its name: runs of consecutive inputs with a
-    /// class (from their file or `--target N`) or without one (`--target predicted`, which the
-    /// library resolves and checks) each as one batch.
+    /// Explains `ok`, each input's noise keyed by its name. With several classes per input
+    /// (`--target 3,7` or `top-K`) all of them at once, the flag's classes for every input;
+    /// otherwise runs of consecutive inputs with a class (from their file or `--target N`) or
+    /// without one (`--target predicted`, which the library resolves and checks) each as one
+    /// batch. The classes come back flattened, `per_input` of them for each input.
     fn explain(
         &self,
         ok: &[(&Item, Loaded)],
     ) -> std::result::Result<(Outcome, Vec<usize>), ExplainError> {
         let flag = match &self.plan.target {
-            // The plan allows one class or `predicted` with --output-dir.
-            TargetFlag::Classes(c) => c.first().copied(),
-            TargetFlag::Predicted | TargetFlag::Top(_) => None,
+            TargetFlag::Classes(c) if c.len() == 1 => Some(c[0]),
+            TargetFlag::Predicted | TargetFlag::Top(1) => None,
+            several => {
+                let batch = stack(ok);
+                let targets = several.targets(self.model, &batch);
+                let outcome = self.explain_batch(ok, &batch, &targets)?;
+                let classes = match targets {
+                    Targets::Multiple(m) => m.concat(),
+                    Targets::Classes(c) => c,
+                    Targets::Predicted => unreachable!("several classes were asked for"),
+                };
+                return Ok((outcome, classes));
+            }
         };
         let wanted: Vec<Option<usize>> = ok.iter().map(|(_, l)| l.target.or(flag)).collect();
         let (mut parts, mut classes, mut start) = (Vec::new(), Vec::new(), 0);
@@ -337,14 +348,7 @@ impl Runner<'_> {
                 .take_while(|w| w.is_some() == given)
                 .count();
             let run = &ok[start..start + len];
-            let mut shape = vec![len];
-            shape.extend(&run[0].1.shape);
-            let data: Vec<f32> = run
-                .iter()
-                .flat_map(|(_, l)| l.data.iter().copied())
-                .collect();
-            let batch = Tensor::from_vec(data, &shape).expect("inputs of one shape");
-            let keys: Vec<u64> = run.iter().map(|(i, _)| i.key()).collect();
+            let batch = stack(run);
             let targets = if given {
                 Targets::Classes(
                     wanted[start..start + len]
@@ -356,14 +360,7 @@ impl Runner<'_> {
             } else {
                 Targets::Predicted
             };
-            let outcome = method::explain(
-                self.plan,
-                self.baseline,
-                self.model,
-                &batch,
-                &targets,
-                Some(&keys),
-            )?;
+            let outcome = self.explain_batch(run, &batch, &targets)?;
             match targets {
                 Targets::Classes(c) => classes.extend(c),
                 _ => classes.extend(predicted_classes(self.model, &batch)),
@@ -374,17 +371,43 @@ impl Runner<'_> {
         Ok((method::concat(parts), classes))
     }
 
-    /// Writes each input's picture, `OUT/NAME.png`.
-    fn draw(&self, ok: &[(&Item, Loaded)], outcome: &Outcome) -> Result<()> {
+    /// Explains `batch` (the inputs of `run`, stacked) for `targets`, keyed by their names.
+    fn explain_batch(
+        &self,
+        run: &[(&Item, Loaded)],
+        batch: &Tensor<f32>,
+        targets: &Targets,
+    ) -> std::result::Result<Outcome, ExplainError> {
+        let keys: Vec<u64> = run.iter().map(|(i, _)| i.key()).collect();
+        method::explain(
+            self.plan,
+            self.baseline,
+            self.model,
+            batch,
+            targets,
+            Some(&keys),
+            &smoothgrad::Progress::default(),
+        )
+    }
+
+    /// Writes each input's picture, `OUT/NAME.png`, or with several classes per input one per
+    /// class, `OUT/NAME.class-C.png`.
+    fn draw(&self, ok: &[(&Item, Loaded)], outcome: &Outcome, classes: &[usize]) -> Result<()> {
         if self.d.pictures == Pictures::None {
             return Ok(());
         }
         let shape: [usize; 3] = ok[0].1.shape[..].try_into().expect("checked: [C, H, W]");
         let len: usize = shape.iter().product();
-        for (n, (item, loaded)) in ok.iter().enumerate() {
-            let a = &outcome.attribution.data()[n * len..(n + 1) * len];
+        let per_input = classes.len() / ok.len();
+        for (m, class) in classes.iter().enumerate() {
+            let (item, loaded) = &ok[m / per_input];
+            let a = &outcome.attribution.data()[m * len..(m + 1) * len];
             let image = picture(&self.d.renderer, self.d.pictures, a, &loaded.data, shape)?;
-            let path = self.d.dir.join(item.picture());
+            let name = match per_input {
+                1 => item.picture(),
+                _ => item.picture_of(*class),
+            };
+            let path = self.d.dir.join(name);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| {
                     CliError::failure(format!("cannot create \"{}\": {e}", parent.display()))
@@ -397,6 +420,17 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// The loaded inputs of `run`, stacked into one batch.
+fn stack(run: &[(&Item, Loaded)]) -> Tensor<f32> {
+    let mut shape = vec![run.len()];
+    shape.extend(&run[0].1.shape);
+    let data: Vec<f32> = run
+        .iter()
+        .flat_map(|(_, l)| l.data.iter().copied())
+        .collect();
+    Tensor::from_vec(data, &shape).expect("inputs of one shape")
 }
 
 /// Whether a library error is about one input (its values or class), not the whole request
