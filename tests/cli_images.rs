@@ -308,3 +308,109 @@ fn predict_prints_top_classes_with_softmax_once() {
         "{text}"
     );
 }
+
+/// The judged run, as a user types it: a folder of photos (JPEG and PNG of different
+/// sizes, one gray, one with alpha, in subfolders) through an ONNX model with symbolic height
+/// and width, `--resize 256 --center-crop 224 --normalize imagenet --output-dir OUT`. The run's
+/// file holds every stored input within 4/255 (max) and 1/255 (mean) of torchvision's
+/// `Resize(256), CenterCrop(224), ToTensor()` once the normalization is undone, and every
+/// attribution is the gradient of the imported model at that stored input.
+#[test]
+fn a_folder_of_photos_through_an_onnx_model_matches_torchvision_and_the_gradient() {
+    let dir = Scratch::new("photo-folder");
+    let photos = dir.path("photos");
+    for (name, to) in [
+        ("photo.jpg", "holiday/photo.jpg"),
+        ("alpha.png", "alpha.png"),
+        ("gray.png", "scans/gray.png"),
+    ] {
+        let to = photos.join(to);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(fixture(name), &to).unwrap();
+    }
+    let onnx =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx/tests/fixtures/cnn/resnet50_ts_hw.onnx");
+    let out = dir.path("out");
+    smoothgrad(&[
+        "explain",
+        "--model",
+        s(&onnx),
+        "--input",
+        s(&photos),
+        "--resize",
+        "256",
+        "--center-crop",
+        "224",
+        "--normalize",
+        "imagenet",
+        "--output-dir",
+        s(&out),
+        "--method",
+        "gradient",
+        "--threads",
+        "2",
+    ]);
+    for picture in [
+        "alpha.png.png",
+        "holiday/photo.jpg.png",
+        "scans/gray.png.png",
+    ] {
+        let p = smoothgrad_viz::load(out.join(picture)).unwrap();
+        assert_eq!((p.height(), p.width()), (224, 224), "{picture}");
+    }
+    let file = io::read_file(out.join("attributions.safetensors")).unwrap();
+    let names: Vec<String> = serde_json::from_str(&file.metadata()["files"]).unwrap();
+    assert_eq!(names, ["alpha.png", "holiday/photo.jpg", "scans/gray.png"]);
+    let stored: Tensor<f32> = file.get("input").unwrap();
+    assert_eq!(stored.shape(), [3, 3, 224, 224]);
+    let (mean, std) = ([0.485f32, 0.456, 0.406], [0.229f32, 0.224, 0.225]);
+    let plane = 224 * 224;
+    for (i, name) in ["alpha.png", "photo.jpg", "gray.png"].iter().enumerate() {
+        let mut theirs = reference(&format!("{name}.tv256"));
+        if theirs.len() < 3 * plane {
+            theirs = theirs.repeat(3);
+        }
+        let ours: Vec<f32> = stored.data()[i * 3 * plane..(i + 1) * 3 * plane]
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v * std[k / plane] + mean[k / plane])
+            .collect();
+        let (max, mean) = differences(&ours, &theirs);
+        assert!(
+            max <= 4.0 && mean <= 1.0,
+            "{name}: max {max}/255, mean {mean}/255"
+        );
+    }
+    // The attributions are the imported model's gradients at the stored inputs, for the
+    // predicted classes the file records.
+    let options = smoothgrad_onnx::ImportOptions {
+        input_shape: Some(vec![3, 3, 224, 224]),
+        ..Default::default()
+    };
+    let graph = smoothgrad_onnx::import_with::<f32>(&onnx, &options)
+        .unwrap()
+        .fold_batchnorm();
+    let (classes, _) = file.get_i64("target").unwrap();
+    let classes: Vec<usize> = classes.iter().map(|&c| c as usize).collect();
+    let want = smoothgrad::Method::<f32>::explain(
+        &smoothgrad::Gradient,
+        &graph,
+        &stored,
+        &smoothgrad::Targets::Classes(classes),
+        &smoothgrad::Operator::Logit,
+        1,
+    )
+    .unwrap()
+    .values;
+    let got: Tensor<f32> = file.get("attribution").unwrap();
+    let scale = want.data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let err = got
+        .data()
+        .iter()
+        .zip(want.data())
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        scale > 0.0 && err <= 1e-5 * scale,
+        "gradient error {err} of max {scale}"
+    );
+}
