@@ -14,7 +14,7 @@ seconds=${1:-300}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(tensor_file weights onnx_bytes onnx_graph image spec cli_plan)
+    targets=(tensor_file weights onnx_bytes onnx_graph image spec cli_plan labels)
 fi
 export RUSTC_BOOTSTRAP=1
 mkdir -p logs

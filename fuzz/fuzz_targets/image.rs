@@ -1,6 +1,7 @@
 //! Image inputs: the bytes of one `--input` file through the function `explain` loads its
 //! inputs with (`smoothgrad_cli::fuzzing::load_inputs`, which picks the decoder from the file
-//! itself), then `--normalize`. The first byte picks the file name's extension.
+//! itself), then the preprocessing. The first byte picks the file name's extension (its low
+//! bits), `--resize 9 --center-crop 7` (bit 6) and `--normalize` (bit 7).
 #![no_main]
 
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ fn dir() -> &'static PathBuf {
     })
 }
 
-const EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "ppm", "pgm", "bmp"];
+const EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "ppm", "pgm", "bmp", "webp"];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, bytes)) = data.split_first() else {
@@ -31,10 +32,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let path = dir().join(format!(
         "input.{}",
-        EXTENSIONS[pick as usize % EXTENSIONS.len()]
+        EXTENSIONS[(pick & 0x3f) as usize % EXTENSIONS.len()]
     ));
     std::fs::write(&path, bytes).expect("a temporary file");
     let normalize = (pick & 0x80 != 0).then_some("0.5,0.25");
-    let _ = smoothgrad_cli::fuzzing::load_inputs(&[path.clone()], normalize);
+    let resize = pick & 0x40 != 0;
+    let _ = smoothgrad_cli::fuzzing::load_inputs(&[path.clone()], normalize, resize);
     let _ = std::fs::remove_file(&path);
 });

@@ -5,6 +5,7 @@ safetensors, onnx and pillow. Every file is a few hundred bytes.
 """
 
 import io
+import os
 import json
 import struct
 
@@ -105,3 +106,17 @@ image("rgb.jpg", 0x01, rgb, "JPEG", quality=90)
 image("rgb.ppm", 0x03, rgb, "PPM")
 image("gray.pgm", 0x84, rgb.convert("L"), "PPM")
 image("rgb.bmp", 0x05, rgb, "BMP")
+
+
+def labels(name, text, target, outputs):
+    """A `labels` input: the file's text, NUL, the --target value, NUL, the class count."""
+    open(f"seeds/labels/{name}", "wb").write(text.encode() + b"\0" + target.encode() + b"\0" + bytes([outputs]))
+
+
+os.makedirs("seeds/labels", exist_ok=True)
+labels("names", "tench\ngoldfish\ngreat white shark\ntiger shark\n", "goldfish", 4)
+labels("crlf", "cat\r\ndog\r\n\r\n", "Dog", 2)
+labels("top_k", "a\nb\nc\nd\ne\n", "top-3", 5)
+labels("list", "zero\none\ntwo\nthree\n", "1,three", 4)
+labels("blank_inside", "a\n\nb\n", "predicted", 2)
+labels("unicode", "chat\nchien\u00e9\n\u732b\n", "\u732b", 3)
