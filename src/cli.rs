@@ -493,6 +493,9 @@ pub struct EvaluateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// No progress bar (it is drawn on stderr only when stderr is a terminal).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 // ---- Preprocessing, labels and `predict` (how one file becomes a tensor) ----

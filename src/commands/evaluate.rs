@@ -115,6 +115,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         random = Some(m);
     }
     let len = c * h * w;
+    let bar = crate::progress::bar(n as u64, "inputs", args.quiet);
     let rows = smoothgrad::threads::run_in_pool(args.threads, || -> Result<Vec<Value>> {
         let cut = Cut::before_softmax(&*model);
         let mut rows = Vec::with_capacity(n);
@@ -207,10 +208,12 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
                 );
             }
             rows.push(Value::Object(row));
+            bar.inc(1);
         }
         Ok(rows)
     })
     .map_err(|e| CliError::failure(e.to_string()))??;
+    bar.finish_and_clear();
     let report = json!({
         "attributions": args.attributions.display().to_string(),
         "settings": file.metadata(),

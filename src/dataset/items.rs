@@ -20,7 +20,7 @@ pub struct Item {
     /// The row of a tensor file (`None`: an image).
     pub row: Option<usize>,
     /// Why it cannot be explained, if known before loading (an unreadable tensor file).
-    pub broken: Option<String>,
+    pub broken: Option<Box<str>>,
 }
 
 impl Item {
@@ -44,9 +44,14 @@ impl Item {
 
 /// The items of `sources`: an image each, a tensor file's rows (read to count them; one that
 /// cannot be read is one broken item).
-pub fn expand(sources: Vec<Source>) -> Vec<Item> {
+pub fn expand(mut sources: Vec<Source>) -> Vec<Item> {
+    // Built from the back, giving the sources' memory back as they go, so a large dataset's
+    // two lists never both hold every input at full size.
     let mut items = Vec::with_capacity(sources.len());
-    for s in sources {
+    while let Some(s) = sources.pop() {
+        if sources.len() % 1024 == 0 {
+            sources.shrink_to_fit();
+        }
         if !is_safetensors(&s.path) {
             items.push(Item {
                 path: s.path,
@@ -64,7 +69,8 @@ pub fn expand(sources: Vec<Source>) -> Vec<Item> {
                     .map_err(|e| e.to_string())
             });
         match rows {
-            Ok(n) => items.extend((0..n).map(|r| Item {
+            // Reversed with the rest below.
+            Ok(n) => items.extend((0..n).rev().map(|r| Item {
                 path: s.path.clone(),
                 name: format!("{}#{r}", s.name),
                 row: Some(r),
@@ -74,10 +80,11 @@ pub fn expand(sources: Vec<Source>) -> Vec<Item> {
                 path: s.path,
                 name: s.name,
                 row: None,
-                broken: Some(reason),
+                broken: Some(reason.into()),
             }),
         }
     }
+    items.reverse();
     items
 }
 
@@ -107,7 +114,7 @@ impl Loader {
         model: &dyn smoothgrad::Model,
     ) -> Result<Loaded, String> {
         if let Some(reason) = &item.broken {
-            return Err(reason.clone());
+            return Err(reason.to_string());
         }
         let Some(row) = item.row else {
             let one = inputs::load_inputs(std::slice::from_ref(&item.path), preprocess, model)

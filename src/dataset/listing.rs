@@ -111,6 +111,8 @@ pub fn list(inputs: &[PathBuf]) -> Result<Vec<Source>> {
         }
     }
     sources.sort_by(|a, b| a.name.cmp(&b.name));
+    // Grown by doubling: give back the unused half before the items are built beside it.
+    sources.shrink_to_fit();
     if let Some(w) = sources.windows(2).find(|w| w[0].name == w[1].name) {
         return Err(CliError::input(format!(
             "--input: two inputs are both named \"{}\" (\"{}\" and \"{}\"); give their common \
