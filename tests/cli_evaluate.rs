@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use serde_json::Value;
 use smoothgrad::metrics::{
     energy_in_mask, max_sensitivity, pointing_game, reduce_abs_channels, Deletion, Insertion,
@@ -13,26 +11,9 @@ use smoothgrad::{Cut, Operator, SmoothGrad, Targets};
 use smoothgrad_autograd::io::{self, Writer};
 use smoothgrad_autograd::Tensor;
 use smoothgrad_nn::{weights, Sequential};
-use smoothgrad_viz::Image;
 
+use common::dataset::{fnv, image};
 use common::{run, s, smoothgrad, Scratch, SPEC};
-
-/// FNV-1a (64-bit): how `explain --output-dir` keys an input's noise by its name.
-fn fnv(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-fn save_image(path: &Path, seed: u64) {
-    let x = Tensor::<f32>::randn_seeded(&[3, 8, 8], seed);
-    let px = x
-        .data()
-        .iter()
-        .map(|v| (0.5 + 0.2 * v).clamp(0.0, 1.0))
-        .collect();
-    smoothgrad_viz::save_png(path, &Image::new(3, 8, 8, px).unwrap()).unwrap();
-}
 
 #[test]
 fn scores_equal_the_library_metrics() {
@@ -43,7 +24,7 @@ fn scores_equal_the_library_metrics() {
     let data = dir.path("data");
     std::fs::create_dir_all(&data).unwrap();
     for i in 0..2 {
-        save_image(&data.join(format!("im{i}.png")), i);
+        image(&data, &format!("im{i}.png"), i);
     }
     let out = dir.path("out");
     smoothgrad(&[
