@@ -174,6 +174,7 @@ fn squeeze<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: In) -
             Some(v) => v.iter().map(|&a| axis(a, s.len())).collect::<R<_>>()?,
             None => (0..s.len()).filter(|&i| s[i] == 1 && i != b).collect(),
         };
+        distinct(&axes)?;
         if axes.contains(&b) {
             return Err(format!(
                 "squeezing axes {axes:?} would remove the batch (axis {b})"
@@ -191,6 +192,7 @@ fn squeeze<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: In) -
         let given = given.ok_or("Unsqueeze needs axes")?;
         let r = s.len() + given.len();
         let axes: Vec<usize> = given.iter().map(|&a| axis(a, r)).collect::<R<_>>()?;
+        distinct(&axes)?;
         let mut o = Vec::with_capacity(r);
         let (mut k, mut new) = (0, 0);
         for i in 0..r {
@@ -211,6 +213,17 @@ fn squeeze<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: In) -
         outer: x.layout.outer,
     };
     emit_reshape(c, label, &x, &o, l)
+}
+
+/// Refuses axes that name one axis twice (found by fuzzing: a repeated `Unsqueeze` axis made
+/// the output read past the input's shape).
+fn distinct(axes: &[usize]) -> R<()> {
+    let mut sorted = axes.to_vec();
+    sorted.sort_unstable();
+    match sorted.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(format!("axes {axes:?} name axis {} twice", w[0])),
+        None => Ok(()),
+    }
 }
 
 /// `Gather` of constant indices along axis `g` of a runtime value.

@@ -340,3 +340,22 @@ fn repeated_axes() {
         assert!(e.contains("axis 0 is given twice"), "{op}: {e}");
     }
 }
+
+/// Found by fuzzing (target onnx_graph, this round): `Unsqueeze` of a runtime value (the
+/// batch-following converter) with an axis given twice read past the input's shape, and a
+/// repeated `Squeeze` axis miscounted the batch axis.
+#[test]
+fn repeated_axes_of_a_runtime_value() {
+    for (op, dims, axes) in [
+        ("Unsqueeze", vec![1, 3], vec![1, 1]),
+        ("Squeeze", vec![1, 1, 3], vec![1, 1]),
+    ] {
+        let m = model(
+            &dims,
+            vec![node(op, "sq", &["x", "axes"], &["y"], vec![])],
+            vec![int64s("axes", &[2], axes)],
+        );
+        let e = err(&m);
+        assert!(e.contains("name axis 1 twice"), "{op}: {e}");
+    }
+}
