@@ -2,7 +2,7 @@
 //! (tensor "input" `[N, ...]`, optional "target"). Each is loaded alone, by the command's usual
 //! loader ([`crate::inputs::load_inputs`]), so a file that cannot be read costs only itself.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use smoothgrad_autograd::io;
 
@@ -14,11 +14,11 @@ use crate::inputs::{self, Inputs, INPUT_TENSOR};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     /// The file.
-    pub path: PathBuf,
+    pub path: Box<Path>,
     /// Its identity: the file's name below its root, with "#row" for a tensor file's row.
-    pub name: String,
+    pub name: Box<str>,
     /// The row of a tensor file (`None`: an image).
-    pub row: Option<usize>,
+    pub row: Option<u32>,
     /// Why it cannot be explained, if known before loading (an unreadable tensor file).
     pub broken: Option<Box<str>>,
 }
@@ -54,8 +54,8 @@ pub fn expand(mut sources: Vec<Source>) -> Vec<Item> {
         }
         if !is_safetensors(&s.path) {
             items.push(Item {
-                path: s.path,
-                name: s.name,
+                path: s.path.into_boxed_path(),
+                name: s.name.into_boxed_str(),
                 row: None,
                 broken: None,
             });
@@ -70,15 +70,15 @@ pub fn expand(mut sources: Vec<Source>) -> Vec<Item> {
             });
         match rows {
             // Reversed with the rest below.
-            Ok(n) => items.extend((0..n).rev().map(|r| Item {
-                path: s.path.clone(),
-                name: format!("{}#{r}", s.name),
+            Ok(n) => items.extend((0..n as u32).rev().map(|r| Item {
+                path: s.path.clone().into_boxed_path(),
+                name: format!("{}#{r}", s.name).into_boxed_str(),
                 row: Some(r),
                 broken: None,
             })),
             Err(reason) => items.push(Item {
-                path: s.path,
-                name: s.name,
+                path: s.path.into_boxed_path(),
+                name: s.name.into_boxed_str(),
                 row: None,
                 broken: Some(reason.into()),
             }),
@@ -116,8 +116,9 @@ impl Loader {
         if let Some(reason) = &item.broken {
             return Err(reason.to_string());
         }
-        let Some(row) = item.row else {
-            let one = inputs::load_inputs(std::slice::from_ref(&item.path), preprocess, model)
+        let path = item.path.to_path_buf();
+        let Some(row) = item.row.map(|r| r as usize) else {
+            let one = inputs::load_inputs(std::slice::from_ref(&path), preprocess, model)
                 .map_err(|e| e.to_string())?;
             return Ok(Loaded {
                 shape: one.tensor.shape()[1..].to_vec(),
@@ -125,11 +126,11 @@ impl Loader {
                 target: None,
             });
         };
-        if self.cached.as_ref().map(|(p, _)| p) != Some(&item.path) {
+        if self.cached.as_ref().map(|(p, _)| p) != Some(&path) {
             self.cached = None;
-            let all = inputs::load_inputs(std::slice::from_ref(&item.path), preprocess, model)
+            let all = inputs::load_inputs(std::slice::from_ref(&path), preprocess, model)
                 .map_err(|e| e.to_string())?;
-            self.cached = Some((item.path.clone(), all));
+            self.cached = Some((path, all));
         }
         let (_, all) = self.cached.as_ref().expect("just loaded");
         let shape = all.tensor.shape()[1..].to_vec();

@@ -232,7 +232,7 @@ impl Runner<'_> {
                 }
                 Err(reason) => {
                     bar.println(format!("smoothgrad: skipped {}: {reason}", item.name));
-                    failures.push((item.name.clone(), reason));
+                    failures.push((item.name.to_string(), reason));
                 }
             }
         }
@@ -255,7 +255,7 @@ impl Runner<'_> {
             w.i64("target", &t, &shape)
                 .map_err(|e| CliError::failure(e.to_string()))?;
         }
-        let names: Vec<&str> = ok.iter().map(|(i, _)| i.name.as_str()).collect();
+        let names: Vec<&str> = ok.iter().map(|(i, _)| &*i.name).collect();
         w.metadata("names", &json!(names).to_string());
         w.metadata("failures", &json!(failures).to_string());
         Ok(w)
@@ -305,7 +305,7 @@ impl Runner<'_> {
                                 if self.d.fail_fast {
                                     return Err(CliError::input(reason));
                                 }
-                                failures.push((entry.0.name.clone(), reason));
+                                failures.push((entry.0.name.to_string(), reason));
                             }
                             Err(e) => return Err(e.into()),
                             Ok(_) => kept.push(entry),
