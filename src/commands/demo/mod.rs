@@ -7,7 +7,9 @@
 //!
 //! Everything lands under `--out` (default `out/`): `methods.png`, `noise_sweep.png`,
 //! `samples_sweep.png`, `std_error.png`, `noise_metrics.png`, `deletion_insertion.png`,
-//! `metrics.json`, `report.html` and (synthetic data) `model.safetensors`.
+//! `metrics.json`, `report.html` and (synthetic data) `noise_metrics.json`, SmoothGrad's
+//! localization at each noise level, and `model.safetensors`. SmoothGrad's noise level is
+//! `setups::CHOSEN_NOISE` unless `--noise` sets it.
 
 mod canvas;
 mod figures;
