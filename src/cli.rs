@@ -55,6 +55,10 @@ pub struct DemoArgs {
     /// (default: the chosen one).
     #[arg(long)]
     pub setup: Option<String>,
+    /// SmoothGrad's noise level in percent of each input's range, from 0 to 100 (default: the
+    /// chosen setup's level).
+    #[arg(long, value_name = "PCT")]
+    pub noise: Option<f64>,
     /// Your own model (.onnx, or .safetensors as `explain` takes it) to explain instead of
     /// training one; needs --input.
     #[arg(long, requires = "input")]

@@ -91,6 +91,26 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
     }
     assert_eq!(metrics.as_object().unwrap().len(), methods.len());
 
+    // The localization sweep: every level, and at the demo's default (5%) the SmoothGrad scores
+    // of metrics.json (the same maps), at 0% the gradient's.
+    let sweep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("noise_metrics.json")).unwrap())
+            .unwrap();
+    let levels: Vec<f64> = serde_json::from_value(sweep["noise_percent"].clone()).unwrap();
+    assert_eq!(levels, [0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0]);
+    for metric in ["energy_in_mask", "pointing_game"] {
+        let seed0: Vec<f64> = serde_json::from_value(sweep[metric]["seed 0"].clone()).unwrap();
+        assert_eq!(seed0.len(), levels.len());
+        assert!(seed0.iter().all(|v| (0.0..=1.0).contains(v)), "{seed0:?}");
+        assert_eq!(seed0[1], metrics["smoothgrad"][metric].as_f64().unwrap());
+        assert_eq!(seed0[0], metrics["gradient"][metric].as_f64().unwrap());
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("at 5% noise"),
+        "the report names the noise level"
+    );
+
     // The saved model carries its spec and explains an image of the right shape.
     let model: smoothgrad_nn::Sequential =
         smoothgrad_nn::weights::load(out.join("model.safetensors")).unwrap();
@@ -99,6 +119,54 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
         vec![1, 4]
     );
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn demo_noise_sets_smoothgrads_level_and_rejects_levels_outside_0_to_100() {
+    // At 0% SmoothGrad averages copies of the gradient: the same localization scores.
+    let out = temp_dir("demo-noise0");
+    let run = bin()
+        .args(["demo", "--quick", "--threads", "2", "--noise", "0", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    for key in ["energy_in_mask", "pointing_game"] {
+        let (g, sg) = (
+            metrics["gradient"][key].as_f64().unwrap(),
+            metrics["smoothgrad"][key].as_f64().unwrap(),
+        );
+        assert!(
+            (g - sg).abs() < 1e-6,
+            "{key}: gradient {g}, SmoothGrad at 0% {sg}"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("at 0% noise"));
+    let _ = std::fs::remove_dir_all(&out);
+
+    for bad in ["150", "-1", "NaN", "inf"] {
+        let out = temp_dir("demo-bad-noise");
+        let run = bin()
+            .args(["demo", "--quick", "--out"])
+            .arg(&out)
+            .arg(format!("--noise={bad}"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "--noise {bad}: {stderr}");
+        assert!(
+            stderr.contains("--noise: expected a percentage of the input range from 0 to 100"),
+            "{stderr}"
+        );
+        assert!(!out.exists(), "nothing written for --noise {bad}");
+    }
 }
 
 /// The report is one page with every picture inlined as a PNG data URI (no file references).

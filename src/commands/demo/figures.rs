@@ -9,7 +9,7 @@ use smoothgrad_autograd::Tensor;
 use smoothgrad_viz::{overlay, Colormap, Image, Pipeline};
 
 use super::canvas::labelled_grid;
-use super::methods::{self, METHODS};
+use super::methods::{self, Smoothing, METHODS};
 use crate::error::Result;
 
 /// The relative noise levels of the noise sweep (the paper's figure 3 spans 0% to 50%).
@@ -107,19 +107,18 @@ fn figure(
     Ok(path)
 }
 
-/// Draws the methods figure and both sweeps for `images` (explaining `targets`) into `out`, and
-/// returns the files written.
+/// Draws the methods figure and both sweeps for `images` (explaining `targets`, SmoothGrad as
+/// `smoothing`) into `out`, and returns the files written.
 pub fn draw_all(
     model: &dyn Model,
     images: &Tensor,
     targets: &[usize],
-    seed: u64,
-    samples: usize,
+    smoothing: Smoothing,
     out: &Path,
 ) -> Result<Vec<PathBuf>> {
     let n = images.shape()[0];
     println!("drawing the figures on {n} held-out images");
-    let maps = methods::attributions(model, images, targets, seed, samples)?;
+    let maps = methods::attributions(model, images, targets, smoothing)?;
     let titles: Vec<&str> = METHODS.iter().map(|m| m.1).collect();
     let mut written = vec![figure(
         images,
@@ -129,7 +128,7 @@ pub fn draw_all(
         out.join("methods.png"),
     )?];
 
-    let sweep = methods::noise_sweep(model, images, targets, &NOISE_LEVELS, seed, samples)?;
+    let sweep = methods::noise_sweep(model, images, targets, &NOISE_LEVELS, smoothing)?;
     let labels: Vec<String> = NOISE_LEVELS
         .iter()
         .map(|l| format!("noise {:.0}%", 100.0 * l))
@@ -145,9 +144,9 @@ pub fn draw_all(
 
     let counts: Vec<usize> = SAMPLE_COUNTS
         .into_iter()
-        .filter(|&n| n <= 2 * samples)
+        .filter(|&n| n <= 2 * smoothing.samples)
         .collect();
-    let sweep = methods::samples_sweep(model, images, targets, &counts, seed)?;
+    let sweep = methods::samples_sweep(model, images, targets, &counts, smoothing)?;
     let labels: Vec<String> = counts.iter().map(|c| format!("N = {c}")).collect();
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
     written.push(figure(

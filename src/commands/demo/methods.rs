@@ -18,13 +18,30 @@ pub const METHODS: [(&str, &str); 6] = [
     ("guided_smoothgrad", "Guided SmoothGrad"),
 ];
 
-/// SmoothGrad as the paper runs it: sigma 15% of the input range, with `samples` samples (50
-/// in the full demo).
-pub fn smoothgrad<M>(method: M, seed: u64, samples: usize) -> SmoothGrad<M> {
-    SmoothGrad {
-        seed,
-        samples,
-        ..SmoothGrad::new(method)
+/// How the demo's SmoothGrad family draws its noisy samples: Gaussian noise of standard
+/// deviation `sigma = noise * (max - min)` of each input, `samples` samples, from `seed`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Smoothing {
+    /// The noise seed.
+    pub seed: u64,
+    /// Samples per image (50 in the full demo, the paper's default).
+    pub samples: usize,
+    /// The noise level relative to each input's range (0.15 is the paper's default).
+    pub noise: f64,
+}
+
+impl Smoothing {
+    /// SmoothGrad over `method` with these settings.
+    pub fn of<M>(self, method: M) -> SmoothGrad<M> {
+        SmoothGrad {
+            seed: self.seed,
+            samples: self.samples,
+            noise: Noise {
+                level: NoiseLevel::Relative(self.noise),
+                ..Noise::default()
+            },
+            ..SmoothGrad::new(method)
+        }
     }
 }
 
@@ -34,17 +51,17 @@ pub fn attributions(
     model: &dyn Model,
     images: &Tensor,
     targets: &[usize],
-    seed: u64,
-    samples: usize,
+    smoothing: Smoothing,
 ) -> Result<Vec<Tensor>> {
     let t = Targets::Classes(targets.to_vec());
     let op = Operator::Logit;
     let gradient = Gradient.explain(model, images, &t, &op, 64)?.values;
-    let sg = smoothgrad(Gradient, seed, samples).explain(model, images, &t, &op)?;
+    let sg = smoothing.of(Gradient).explain(model, images, &t, &op)?;
     let ig = IntegratedGradients::default()
         .explain(model, images, &t, &op, 16)?
         .values;
-    let guided = smoothgrad(GuidedBackprop, seed, samples)
+    let guided = smoothing
+        .of(GuidedBackprop)
         .explain(model, images, &t, &op)?
         .mean;
     Ok(vec![
@@ -62,51 +79,43 @@ fn sweep(
     model: &dyn Model,
     images: &Tensor,
     targets: &[usize],
-    settings: impl IntoIterator<Item = SmoothGrad<Gradient>>,
+    settings: impl IntoIterator<Item = Smoothing>,
 ) -> Result<Vec<Tensor>> {
     let targets = Targets::Classes(targets.to_vec());
     settings
         .into_iter()
-        .map(|sg| Ok(sg.explain(model, images, &targets, &Operator::Logit)?.mean))
+        .map(|s| {
+            Ok(s.of(Gradient)
+                .explain(model, images, &targets, &Operator::Logit)?
+                .mean)
+        })
         .collect()
 }
 
-/// SmoothGrad of `images` at each relative noise level (0 is the plain gradient).
+/// SmoothGrad of `images` at each relative noise level (0 is the plain gradient), otherwise
+/// as `smoothing`.
 pub fn noise_sweep(
     model: &dyn Model,
     images: &Tensor,
     targets: &[usize],
     levels: &[f64],
-    seed: u64,
-    samples: usize,
+    smoothing: Smoothing,
 ) -> Result<Vec<Tensor>> {
-    let settings = levels.iter().map(|&level| SmoothGrad {
-        noise: Noise {
-            level: NoiseLevel::Relative(level),
-            ..Noise::default()
-        },
-        ..smoothgrad(Gradient, seed, samples)
-    });
+    let settings = levels.iter().map(|&noise| Smoothing { noise, ..smoothing });
     sweep(model, images, targets, settings)
 }
 
-/// SmoothGrad of `images` with each sample count, at the default noise.
+/// SmoothGrad of `images` with each sample count, otherwise as `smoothing`.
 pub fn samples_sweep(
     model: &dyn Model,
     images: &Tensor,
     targets: &[usize],
     counts: &[usize],
-    seed: u64,
+    smoothing: Smoothing,
 ) -> Result<Vec<Tensor>> {
-    sweep(
-        model,
-        images,
-        targets,
-        counts.iter().map(|&n| with_samples(n, seed)),
-    )
-}
-
-/// SmoothGrad with `samples` samples at the default noise.
-pub fn with_samples(samples: usize, seed: u64) -> SmoothGrad<Gradient> {
-    smoothgrad(Gradient, seed, samples)
+    let settings = counts.iter().map(|&samples| Smoothing {
+        samples,
+        ..smoothing
+    });
+    sweep(model, images, targets, settings)
 }

@@ -7,7 +7,9 @@
 //!
 //! Everything lands under `--out` (default `out/`): `methods.png`, `noise_sweep.png`,
 //! `samples_sweep.png`, `std_error.png`, `noise_metrics.png`, `deletion_insertion.png`,
-//! `metrics.json`, `report.html` and (synthetic data) `model.safetensors`.
+//! `metrics.json`, `report.html` and (synthetic data) `noise_metrics.json`, SmoothGrad's
+//! localization at each noise level, and `model.safetensors`. SmoothGrad's noise level is
+//! `setups::CHOSEN_NOISE` unless `--noise` sets it.
 
 mod canvas;
 mod figures;
@@ -28,6 +30,7 @@ use smoothgrad_nn::Sequential;
 
 use crate::cli::DemoArgs;
 use crate::error::{CliError, Result};
+use methods::Smoothing;
 use report::{Page, Run};
 use scores::{mean_std, Batch};
 use setups::Setup;
@@ -50,18 +53,20 @@ pub struct Plan {
     pub metric_images: usize,
     /// Held-out images of the randomization check, per seed.
     pub random_images: usize,
-    /// Held-out images of the localization-against-noise sweep, per seed.
-    pub sweep_images: usize,
     /// Images and noise seeds of the standard-error measurement.
     pub se_images: usize,
     /// Independent noise seeds of the standard-error measurement.
     pub se_repeats: usize,
     /// SmoothGrad's samples (the paper's 50); the sweeps go up to twice as many.
     pub samples: usize,
+    /// SmoothGrad's noise level relative to each input's range.
+    pub noise: f64,
 }
 
 impl Plan {
-    fn new(quick: bool) -> Self {
+    /// The full run, or with `quick` the test-sized one, with SmoothGrad at relative `noise`.
+    /// The localization-against-noise sweep runs on the metric images.
+    fn new(quick: bool, noise: f64) -> Self {
         if quick {
             Plan {
                 quick,
@@ -72,10 +77,10 @@ impl Plan {
                 figure_images: 1,
                 metric_images: 2,
                 random_images: 2,
-                sweep_images: 1,
                 se_images: 1,
                 se_repeats: 2,
                 samples: 4,
+                noise,
             }
         } else {
             Plan {
@@ -87,11 +92,20 @@ impl Plan {
                 figure_images: 3,
                 metric_images: 32,
                 random_images: 16,
-                sweep_images: 16,
                 se_images: 2,
                 se_repeats: 4,
                 samples: 50,
+                noise,
             }
+        }
+    }
+
+    /// SmoothGrad's settings on `seed`.
+    pub fn smoothing(&self, seed: u64) -> Smoothing {
+        Smoothing {
+            seed,
+            samples: self.samples,
+            noise: self.noise,
         }
     }
 }
@@ -105,6 +119,7 @@ impl DemoArgs {
             threads: None,
             quick: false,
             setup: None,
+            noise: None,
             model: None,
             input: None,
             normalize: None,
@@ -119,7 +134,16 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     if args.threads == Some(0) {
         return Err(CliError::input("--threads must be at least 1, found 0"));
     }
-    let plan = Plan::new(args.quick);
+    let noise = match args.noise {
+        None => setups::CHOSEN_NOISE,
+        Some(pct) if pct.is_finite() && (0.0..=100.0).contains(&pct) => pct / 100.0,
+        Some(pct) => {
+            return Err(CliError::input(format!(
+                "--noise: expected a percentage of the input range from 0 to 100, found {pct}"
+            )))
+        }
+    };
+    let plan = Plan::new(args.quick, noise);
     if args.model.is_some() {
         std::fs::create_dir_all(&args.out).map_err(|e| cannot_create(args, e))?;
         let run =
@@ -176,8 +200,7 @@ fn synthetic(
                 model,
                 &images,
                 &test.labels[..n],
-                seed,
-                plan.samples,
+                plan.smoothing(seed),
                 out,
             )?);
             let n = plan.se_images;
@@ -188,7 +211,7 @@ fn synthetic(
                 &test.labels[..n],
                 plan.se_repeats,
                 2 * plan.samples,
-                seed,
+                plan.smoothing(seed),
             )?;
             written.push(path);
         }
@@ -201,7 +224,8 @@ fn synthetic(
             targets: &test.labels[..n],
             masks: Some(masks.clone()),
         };
-        let mut scores = scores::evaluate(model, &batch, seed, plan.samples)?;
+        let maps = methods::attributions(model, &images, batch.targets, plan.smoothing(seed))?;
+        let mut scores = scores::evaluate(model, &batch, &maps)?;
         let r = plan.random_images.min(n);
         let mut random: Sequential = Sequential::from_spec(&model.to_string())?;
         randomize_parameters(&mut random, seed.wrapping_add(17));
@@ -210,19 +234,18 @@ fn synthetic(
             targets: &test.labels[..r],
             masks: None,
         };
-        let rho = scores::randomization(model, &random, &small, seed, plan.samples)?;
+        let rho = scores::randomization(model, &random, &small, plan.smoothing(seed))?;
         for (s, rho) in scores.iter_mut().zip(rho) {
             s.randomization_spearman = Some(rho);
         }
-        let m = plan.sweep_images.min(n);
-        println!("seed {seed}: localization against the noise level on {m} images");
+        println!("seed {seed}: localization against the noise level on the {n} images");
         noise.push(sweeps::localization_vs_noise(
             model,
-            &images.select_rows(0..m),
-            &test.labels[..m],
-            &masks[..m],
-            seed,
-            plan.samples,
+            &images,
+            &test.labels[..n],
+            &masks,
+            plan.smoothing(seed),
+            &[(0.0, &maps[0]), (plan.noise, &maps[1])],
         )?);
         runs.push(Run {
             name: format!("seed {seed}"),
@@ -233,6 +256,10 @@ fn synthetic(
     let metrics_path = out.join("metrics.json");
     let json = serde_json::to_string_pretty(&report::metrics_json(&runs)).expect("JSON");
     report::write_atomic(&metrics_path, (json + "\n").as_bytes())?;
+    let sweep_path = out.join("noise_metrics.json");
+    let json = report::noise_sweep_json(&sweeps::METRIC_LEVELS, &runs, &noise);
+    let json = serde_json::to_string_pretty(&json).expect("JSON");
+    report::write_atomic(&sweep_path, (json + "\n").as_bytes())?;
     report::print_table(&runs);
     let (acc, acc_std) = mean_std(&accuracy);
     let seconds = started.elapsed().as_secs_f64();
@@ -249,16 +276,23 @@ fn synthetic(
             ),
             format!(
                 "Metrics on {} held-out images per seed (randomization on {}); figures and \
-                 the standard error on seed {}; SmoothGrad with {} samples at 15% noise.",
-                plan.metric_images, plan.random_images, seeds[0], plan.samples
+                 the standard error on seed {}; SmoothGrad with {} samples at {}% noise.",
+                plan.metric_images,
+                plan.random_images,
+                seeds[0],
+                plan.samples,
+                100.0 * plan.noise
             ),
         ],
-        pictures: captions(&written),
+        pictures: captions(&written, plan.noise),
     };
     let report_path = out.join("report.html");
     report::write_html(&page, &runs, &report_path)?;
     println!("\nwrote:");
-    for p in written.iter().chain([&metrics_path, &report_path]) {
+    for p in written
+        .iter()
+        .chain([&metrics_path, &sweep_path, &report_path])
+    {
         println!("  {}", p.display());
     }
     println!(
@@ -308,13 +342,17 @@ fn draw_plots(
     Ok(written)
 }
 
-/// The report's caption of each written PNG.
-fn captions(written: &[PathBuf]) -> Vec<(String, PathBuf)> {
+/// The report's caption of each written PNG (SmoothGrad at relative `noise`).
+fn captions(written: &[PathBuf], noise: f64) -> Vec<(String, PathBuf)> {
     written
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "png"))
         .map(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let samples = format!(
+                "SmoothGrad with N = 1 to 100 samples at {}% noise (the paper's figure 4)",
+                100.0 * noise
+            );
             let caption = match name {
                 "methods.png" => {
                     "The six methods (columns) on held-out images: per image, the \
@@ -325,17 +363,16 @@ fn captions(written: &[PathBuf]) -> Vec<(String, PathBuf)> {
                     "SmoothGrad at noise levels 0% (the gradient) to 50% of \
                                       the input range, N = 50 (the paper's figure 3)"
                 }
-                "samples_sweep.png" => {
-                    "SmoothGrad with N = 1 to 100 samples at 15% noise (the \
-                                        paper's figure 4)"
-                }
+                "samples_sweep.png" => &samples,
                 "std_error.png" => {
                     "Monte-Carlo standard error of the SmoothGrad mean against \
                                     N, log-log, with the 1/sqrt(N) line"
                 }
                 "noise_metrics.png" => {
                     "Energy in the mask and pointing game of SmoothGrad \
-                                        against the noise level (thin: each seed; thick: mean)"
+                                        against the noise level on the metric images (0% is the \
+                                        gradient; thin: each seed; thick: mean; the values are in \
+                                        noise_metrics.json)"
                 }
                 "deletion_insertion.png" => "Mean deletion and insertion curves of each method",
                 _ => name,

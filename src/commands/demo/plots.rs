@@ -64,6 +64,7 @@ pub fn std_error(points: &[StdError], out: &Path) -> Result<PathBuf> {
     let all = measured.iter().chain(&estimated).map(|p| p.1);
     let (lo, hi) = all.fold((f64::INFINITY, 0f64), |(l, h), v| (l.min(v), h.max(v)));
     let n_max = points.last().map_or(100.0, |p| p.samples as f64);
+    let y_range = (lo / 1.5).max(1e-9)..hi * 1.5;
     plot(out.join("std_error.png"), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
@@ -75,7 +76,10 @@ pub fn std_error(points: &[StdError], out: &Path) -> Result<PathBuf> {
             .y_label_area_size(70)
             .build_cartesian_2d(
                 (1f64..n_max).log_scale(),
-                ((lo / 1.5).max(1e-9)..hi * 1.5).log_scale(),
+                y_range
+                    .clone()
+                    .log_scale()
+                    .with_key_points(ticks_1_2_5(y_range)),
             )
             .map_err(plot_error)?;
         chart
@@ -132,6 +136,17 @@ pub fn std_error(points: &[StdError], out: &Path) -> Result<PathBuf> {
             .draw()
             .map_err(plot_error)
     })
+}
+
+/// The values `m * 10^k` with `m` in {1, 2, 5} inside `range` (positive): a log axis's labels.
+/// Plotters' own key points of a log axis can repeat a label (two ticks both printed "1.00").
+fn ticks_1_2_5(range: std::ops::Range<f64>) -> Vec<f64> {
+    let first = range.start.log10().floor() as i32;
+    let last = range.end.log10().ceil() as i32;
+    (first..=last)
+        .flat_map(|k| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(k)))
+        .filter(|v| range.contains(v))
+        .collect()
 }
 
 /// Energy in the mask and the pointing game of SmoothGrad against the noise level: each seed's
@@ -241,4 +256,15 @@ pub fn deletion_insertion(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ticks_are_1_2_5_per_decade_inside_the_range() {
+        assert_eq!(ticks_1_2_5(0.09..2.5), vec![0.1, 0.2, 0.5, 1.0, 2.0]);
+        assert_eq!(ticks_1_2_5(3.0..4.0), Vec::<f64>::new());
+    }
 }

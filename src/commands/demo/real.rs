@@ -89,8 +89,7 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
         &model,
         &images.select_rows(0..f),
         &targets[..f],
-        seed,
-        plan.samples,
+        plan.smoothing(seed),
         out,
     )?;
     println!("measuring the standard error of SmoothGrad against N");
@@ -100,7 +99,7 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
         &targets[..1],
         plan.se_repeats,
         2 * plan.samples,
-        seed,
+        plan.smoothing(seed),
     )?;
     println!("scoring the methods on the {n} images");
     let batch = Batch {
@@ -108,15 +107,15 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
         targets: &targets,
         masks: None,
     };
-    let mut scores = scores::evaluate(&model, &batch, seed, plan.samples)?;
+    let maps = super::methods::attributions(&model, &images, &targets, plan.smoothing(seed))?;
+    let mut scores = scores::evaluate(&model, &batch, &maps)?;
     let mut random = load_model(model_path, None, None)?;
     randomize_parameters(&mut *random, seed.wrapping_add(17));
     for (s, rho) in scores.iter_mut().zip(scores::randomization(
         &model,
         &random,
         &batch,
-        seed,
-        plan.samples,
+        plan.smoothing(seed),
     )?) {
         s.randomization_spearman = Some(rho);
     }
@@ -139,16 +138,17 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
         notes: vec![
             format!(
                 "Model {name}, {n} images from {}, each explained for its predicted class \
-                 ({targets:?}); SmoothGrad with {} samples at 15% noise.",
+                 ({targets:?}); SmoothGrad with {} samples at {}% noise.",
                 dir.display(),
-                plan.samples
+                plan.samples,
+                100.0 * plan.noise
             ),
             "Without object masks there is no energy-in-mask or pointing-game score: the table \
              has the deletion and insertion AUC and the randomization check."
                 .to_string(),
             format!("The whole run took {seconds:.0} s."),
         ],
-        pictures: captions(&written),
+        pictures: captions(&written, plan.noise),
     };
     let report_path = out.join("report.html");
     report::write_html(&page, &runs, &report_path)?;

@@ -59,6 +59,38 @@ pub fn metrics_json(runs: &[Run]) -> Value {
     Value::Object(root)
 }
 
+/// The localization-against-noise sweep as JSON: `{"noise_percent": [..], "energy_in_mask":
+/// {"mean": [..], "std": [..], "<run>": [..], ..}, "pointing_game": {..}}`, one value per noise
+/// level (0% is the gradient); mean and sample standard deviation over the runs.
+pub fn noise_sweep_json(levels: &[f64], runs: &[Run], sweep: &[Vec<(f64, f64)>]) -> Value {
+    let mut root = Map::new();
+    let percent: Vec<f64> = levels.iter().map(|l| 100.0 * l).collect();
+    root.insert("noise_percent".into(), json!(percent));
+    for (k, metric) in ["energy_in_mask", "pointing_game"].into_iter().enumerate() {
+        let pick = |p: &(f64, f64)| if k == 0 { p.0 } else { p.1 };
+        let mut entry = Map::new();
+        let stats: Vec<(f64, f64)> = (0..levels.len())
+            .map(|i| mean_std(&sweep.iter().map(|s| pick(&s[i])).collect::<Vec<_>>()))
+            .collect();
+        entry.insert(
+            "mean".into(),
+            json!(stats.iter().map(|s| s.0).collect::<Vec<_>>()),
+        );
+        entry.insert(
+            "std".into(),
+            json!(stats.iter().map(|s| s.1).collect::<Vec<_>>()),
+        );
+        for (run, values) in runs.iter().zip(sweep) {
+            entry.insert(
+                run.name.clone(),
+                json!(values.iter().map(pick).collect::<Vec<_>>()),
+            );
+        }
+        root.insert(metric.into(), Value::Object(entry));
+    }
+    Value::Object(root)
+}
+
 /// Writes `text` to `path` through a temporary file, so no partial file is left.
 pub fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
@@ -214,6 +246,22 @@ mod tests {
         for (plain, encoded) in cases {
             assert_eq!(base64(plain.as_bytes()), encoded);
         }
+    }
+
+    #[test]
+    fn noise_sweep_json_has_each_run_and_the_mean_per_level() {
+        let run = |name: &str| Run {
+            name: name.into(),
+            scores: vec![],
+        };
+        let sweep = vec![vec![(0.25, 1.0), (0.5, 0.0)], vec![(0.75, 0.0), (0.5, 0.0)]];
+        let v = noise_sweep_json(&[0.0, 0.1], &[run("seed 0"), run("seed 1")], &sweep);
+        assert_eq!(v["noise_percent"], json!([0.0, 10.0]));
+        assert_eq!(v["energy_in_mask"]["seed 1"], json!([0.75, 0.5]));
+        assert_eq!(v["energy_in_mask"]["mean"], json!([0.5, 0.5]));
+        assert_eq!(v["pointing_game"]["mean"], json!([0.5, 0.0]));
+        let std = v["pointing_game"]["std"][0].as_f64().unwrap();
+        assert!((std - 0.5f64.sqrt()).abs() < 1e-12);
     }
 
     #[test]

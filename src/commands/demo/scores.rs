@@ -20,7 +20,7 @@ use smoothgrad::metrics::{
 use smoothgrad::Model;
 use smoothgrad_autograd::Tensor;
 
-use super::methods::{self, METHODS};
+use super::methods::{self, Smoothing, METHODS};
 use crate::error::Result;
 
 /// What the scores are computed on.
@@ -72,18 +72,17 @@ pub fn localization(maps: &Tensor, masks: &[&[bool]]) -> (f64, f64) {
     (energy / n, hits / n)
 }
 
-/// Every method's scores on `batch` (in [`METHODS`] order), without the randomization check.
+/// Every method's scores on `batch` from its `maps` (the [`methods::attributions`] of the
+/// batch, in [`METHODS`] order), without the randomization check.
 pub fn evaluate(
     model: &dyn Model,
     batch: &Batch<'_>,
-    seed: u64,
-    samples: usize,
+    maps: &[Tensor],
 ) -> Result<Vec<MethodScores>> {
-    let maps = methods::attributions(model, batch.images, batch.targets, seed, samples)?;
     let (deletion, insertion) = (Deletion::default(), Insertion::default());
     let n = batch.targets.len();
     let mut all = Vec::with_capacity(METHODS.len());
-    for m in &maps {
+    for m in maps {
         let mut s = MethodScores::default();
         if let Some(masks) = &batch.masks {
             let (energy, pointing) = localization(m, masks);
@@ -111,11 +110,10 @@ pub fn randomization(
     model: &dyn Model,
     random: &dyn Model,
     batch: &Batch<'_>,
-    seed: u64,
-    samples: usize,
+    smoothing: Smoothing,
 ) -> Result<Vec<f64>> {
-    let maps = methods::attributions(model, batch.images, batch.targets, seed, samples)?;
-    let random_maps = methods::attributions(random, batch.images, batch.targets, seed, samples)?;
+    let maps = methods::attributions(model, batch.images, batch.targets, smoothing)?;
+    let random_maps = methods::attributions(random, batch.images, batch.targets, smoothing)?;
     let n = batch.targets.len();
     Ok(maps
         .iter()

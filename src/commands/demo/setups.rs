@@ -133,6 +133,10 @@ const SCENES: ScenesConfig = ScenesConfig {
 /// The setup the demo runs.
 pub const CHOSEN: &str = "plain-bn-max";
 
+/// SmoothGrad's noise level in the demo, relative to each input's range (`--noise` in percent
+/// overrides it).
+pub const CHOSEN_NOISE: f64 = 0.05;
+
 /// The setup named `name`.
 pub fn find(name: &str) -> Option<&'static Setup> {
     SETUPS.iter().find(|s| s.name == name)

@@ -1,10 +1,10 @@
 //! The measured sweeps behind the plots: localization against the noise level, and the
 //! Monte-Carlo standard error of the SmoothGrad mean against the sample count `N`.
 
-use smoothgrad::{Model, Operator, Targets};
+use smoothgrad::{Gradient, Model, Operator, Targets};
 use smoothgrad_autograd::Tensor;
 
-use super::methods;
+use super::methods::{self, Smoothing};
 use super::scores::localization;
 use crate::error::Result;
 
@@ -14,17 +14,34 @@ pub const METRIC_LEVELS: [f64; 8] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5];
 /// Sample counts of the standard-error measurement.
 pub const SE_COUNTS: [usize; 7] = [1, 2, 5, 10, 20, 50, 100];
 
-/// Energy in the mask and pointing rate of SmoothGrad at each of [`METRIC_LEVELS`].
+/// Energy in the mask and pointing rate of SmoothGrad at each of [`METRIC_LEVELS`] (otherwise
+/// as `smoothing`). `known` holds maps already computed with the same images and settings at
+/// some levels (the gradient at 0, the demo's own SmoothGrad at its level); they are scored
+/// instead of being computed again, which gives the same maps.
 pub fn localization_vs_noise(
     model: &dyn Model,
     images: &Tensor,
     targets: &[usize],
     masks: &[&[bool]],
-    seed: u64,
-    samples: usize,
+    smoothing: Smoothing,
+    known: &[(f64, &Tensor)],
 ) -> Result<Vec<(f64, f64)>> {
-    let maps = methods::noise_sweep(model, images, targets, &METRIC_LEVELS, seed, samples)?;
-    Ok(maps.iter().map(|m| localization(m, masks)).collect())
+    let find = |level: f64| known.iter().find(|k| k.0 == level).map(|k| k.1);
+    let missing: Vec<f64> = METRIC_LEVELS
+        .into_iter()
+        .filter(|&l| find(l).is_none())
+        .collect();
+    let mut computed =
+        methods::noise_sweep(model, images, targets, &missing, smoothing)?.into_iter();
+    METRIC_LEVELS
+        .iter()
+        .map(|&level| {
+            Ok(match find(level) {
+                Some(map) => localization(map, masks),
+                None => localization(&computed.next().expect("one map per missing level"), masks),
+            })
+        })
+        .collect()
 }
 
 /// The standard error of the SmoothGrad mean at one `N`.
@@ -40,16 +57,17 @@ pub struct StdError {
     pub estimated: f64,
 }
 
-/// The standard error of SmoothGrad at each of [`SE_COUNTS`] up to `max_samples` on `images`,
-/// measured over `repeats` (>= 2) independent noise seeds. Both are divided by the RMS value of
-/// the map with the most samples, so they read as a relative error.
+/// The standard error of SmoothGrad at each of [`SE_COUNTS`] up to `max_samples` on `images`
+/// (at `smoothing`'s noise level), measured over `repeats` (>= 2) independent noise seeds
+/// derived from `smoothing.seed`. Both are divided by the RMS value of the map with the most
+/// samples, so they read as a relative error.
 pub fn std_error_vs_samples(
     model: &dyn Model,
     images: &Tensor,
     targets: &[usize],
     repeats: usize,
     max_samples: usize,
-    seed: u64,
+    smoothing: Smoothing,
 ) -> Result<Vec<StdError>> {
     let t = Targets::Classes(targets.to_vec());
     let mut rows = Vec::new();
@@ -61,8 +79,14 @@ pub fn std_error_vs_samples(
     for &n in counts.iter().rev() {
         let runs = (0..repeats as u64)
             .map(|r| {
-                let sg = methods::with_samples(n, seed.wrapping_mul(1000).wrapping_add(r));
-                Ok(sg.explain(model, images, &t, &Operator::Logit)?)
+                let sg = Smoothing {
+                    seed: smoothing.seed.wrapping_mul(1000).wrapping_add(r),
+                    samples: n,
+                    ..smoothing
+                };
+                Ok(sg
+                    .of(Gradient)
+                    .explain(model, images, &t, &Operator::Logit)?)
             })
             .collect::<Result<Vec<_>>>()?;
         let len = runs[0].mean.numel();
@@ -110,6 +134,51 @@ pub fn log_log_slope(points: &[(f64, f64)]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smoothgrad_nn::Sequential;
+
+    #[test]
+    fn reused_maps_score_as_the_recomputed_ones() {
+        let model: Sequential = Sequential::from_spec_seeded(
+            "conv2d(3,4,3,padding=1), relu, flatten, linear(256,3)",
+            5,
+        )
+        .unwrap();
+        let data: Vec<f32> = (0..2 * 3 * 64)
+            .map(|i| ((i * 37) % 101) as f32 / 101.0)
+            .collect();
+        let images = Tensor::from_vec(data, &[2, 3, 8, 8]).unwrap();
+        let mask: Vec<bool> = (0..64).map(|p| p % 8 < 4).collect();
+        let masks = [mask.as_slice(), mask.as_slice()];
+        let s = Smoothing {
+            seed: 3,
+            samples: 4,
+            noise: 0.15,
+        };
+        let targets = [0, 2];
+        let fresh = localization_vs_noise(&model, &images, &targets, &masks, s, &[]).unwrap();
+        let maps = methods::attributions(&model, &images, &targets, s).unwrap();
+        let reused = localization_vs_noise(
+            &model,
+            &images,
+            &targets,
+            &masks,
+            s,
+            &[(0.0, &maps[0]), (0.15, &maps[1])],
+        )
+        .unwrap();
+        assert_eq!(fresh.len(), METRIC_LEVELS.len());
+        assert_eq!(fresh[3], reused[3]);
+        assert!(
+            (fresh[0].0 - reused[0].0).abs() < 1e-6,
+            "{fresh:?} {reused:?}"
+        );
+        assert_eq!(fresh[1..], reused[1..]);
+        // The noise matters: the levels do not all score alike.
+        assert!(
+            fresh.iter().any(|f| (f.0 - fresh[0].0).abs() > 1e-4),
+            "{fresh:?}"
+        );
+    }
 
     #[test]
     fn slope_of_a_power_law() {
