@@ -24,6 +24,25 @@ pub fn bar(len: u64, unit: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// Runs `work`, a step of unknown length, after printing `message`; on a terminal a spinner
+/// with the elapsed time turns beside it meanwhile (none when `quiet` or in logs and pipes).
+pub fn phase<R>(message: &str, quiet: bool, work: impl FnOnce() -> R) -> R {
+    println!("{message}");
+    let spinner = if quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let s = ProgressBar::new_spinner();
+        s.set_style(
+            ProgressStyle::with_template("  {spinner} {elapsed}").expect("a valid template"),
+        );
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    };
+    let result = work();
+    spinner.finish_and_clear();
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

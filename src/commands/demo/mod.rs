@@ -30,6 +30,7 @@ use smoothgrad_nn::Sequential;
 
 use crate::cli::DemoArgs;
 use crate::error::{CliError, Result};
+use crate::progress::phase;
 use methods::Smoothing;
 use report::{Page, Run};
 use scores::{mean_std, Batch};
@@ -196,27 +197,30 @@ fn synthetic(
             smoothgrad_nn::weights::save(model, &path)?;
             let n = plan.figure_images;
             let images = test.images.select_rows(0..n);
-            written.extend(figures::draw_all(
-                model,
-                &images,
-                &test.labels[..n],
-                plan.smoothing(seed),
-                out,
-            )?);
+            let drawing =
+                format!("drawing the figures of {n} images (methods, noise and N sweeps)");
+            written.extend(phase(&drawing, false, || {
+                figures::draw_all(model, &images, &test.labels[..n], plan.smoothing(seed), out)
+            })?);
             let n = plan.se_images;
-            println!("measuring the standard error of SmoothGrad against N");
-            std_error = sweeps::std_error_vs_samples(
-                model,
-                &test.images.select_rows(0..n),
-                &test.labels[..n],
-                plan.se_repeats,
-                2 * plan.samples,
-                plan.smoothing(seed),
+            std_error = phase(
+                "measuring the standard error of SmoothGrad against N",
+                false,
+                || {
+                    sweeps::std_error_vs_samples(
+                        model,
+                        &test.images.select_rows(0..n),
+                        &test.labels[..n],
+                        plan.se_repeats,
+                        2 * plan.samples,
+                        plan.smoothing(seed),
+                    )
+                },
             )?;
             written.push(path);
         }
         let n = plan.metric_images.min(test.len());
-        println!("seed {seed}: scoring the methods on {n} held-out images");
+        let scoring = format!("seed {seed}: scoring the methods on {n} held-out images");
         let images = test.images.select_rows(0..n);
         let masks: Vec<&[bool]> = (0..n).map(|i| test.mask(i)).collect();
         let batch = Batch {
@@ -224,8 +228,11 @@ fn synthetic(
             targets: &test.labels[..n],
             masks: Some(masks.clone()),
         };
-        let maps = methods::attributions(model, &images, batch.targets, plan.smoothing(seed))?;
-        let mut scores = scores::evaluate(model, &batch, &maps)?;
+        let (maps, mut scores) = phase(&scoring, false, || -> Result<_> {
+            let maps = methods::attributions(model, &images, batch.targets, plan.smoothing(seed))?;
+            let scores = scores::evaluate(model, &batch, &maps)?;
+            Ok((maps, scores))
+        })?;
         let r = plan.random_images.min(n);
         let mut random: Sequential = Sequential::from_spec(&model.to_string())?;
         randomize_parameters(&mut random, seed.wrapping_add(17));
@@ -234,19 +241,26 @@ fn synthetic(
             targets: &test.labels[..r],
             masks: None,
         };
-        let rho = scores::randomization(model, &random, &small, plan.smoothing(seed))?;
+        let rho = phase(
+            &format!("seed {seed}: the same methods on a randomized model ({r} images)"),
+            false,
+            || scores::randomization(model, &random, &small, plan.smoothing(seed)),
+        )?;
         for (s, rho) in scores.iter_mut().zip(rho) {
             s.randomization_spearman = Some(rho);
         }
-        println!("seed {seed}: localization against the noise level on the {n} images");
-        noise.push(sweeps::localization_vs_noise(
-            model,
-            &images,
-            &test.labels[..n],
-            &masks,
-            plan.smoothing(seed),
-            &[(0.0, &maps[0]), (plan.noise, &maps[1])],
-        )?);
+        let sweeping =
+            format!("seed {seed}: localization against the noise level on the {n} images");
+        noise.push(phase(&sweeping, false, || {
+            sweeps::localization_vs_noise(
+                model,
+                &images,
+                &test.labels[..n],
+                &masks,
+                plan.smoothing(seed),
+                &[(0.0, &maps[0]), (plan.noise, &maps[1])],
+            )
+        })?);
         runs.push(Run {
             name: format!("seed {seed}"),
             scores,
