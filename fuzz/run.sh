@@ -30,14 +30,15 @@ for t in "${targets[@]}"; do
     nice -n 19 cargo fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1 || status=$?
-    execs=$(grep -a 'stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
-    rate=$(grep -a 'stat::average_exec_per_sec' "$log" | awk '{print $2}' | tail -1)
-    last=$(grep -aE '^#[0-9]+' "$log" | tail -1)
+    # A target that did not build or run has no statistics: report it, go on to the next.
+    execs=$(grep -a 'stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1 || true)
+    rate=$(grep -a 'stat::average_exec_per_sec' "$log" | awk '{print $2}' | tail -1 || true)
+    last=$(grep -aE '^#[0-9]+' "$log" | tail -1 || true)
     cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
     ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
     result=ok
     if [ "$status" -ne 0 ]; then
-        result="CRASH (see $log and artifacts/$t/)"
+        result="FAILED (see $log and artifacts/$t/)"
         failed=1
     fi
     printf '%-12s %8s %12s %10s %8s %8s  %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" \
