@@ -188,10 +188,19 @@ impl Phases {
             pad_plane(src, w, left, self.width, buf);
             return;
         }
-        buf.fill(T::zero());
-        for (dst, row) in buf.chunks_exact_mut(self.width).zip(src.chunks_exact(w)) {
-            for (s, &v) in row.iter().enumerate().take(self.width.saturating_sub(left)) {
-                dst[self.slot(s + left)] = v;
+        // Each row padded in `row` (sized up to even), then split into its two phases.
+        let half = self.width.div_ceil(2);
+        let mut row = vec![T::zero(); 2 * half];
+        let keep = w.min(self.width.saturating_sub(left));
+        for (dst, x) in buf.chunks_exact_mut(self.width).zip(src.chunks_exact(w)) {
+            row[left..left + keep].copy_from_slice(&x[..keep]);
+            let (even, odd) = dst.split_at_mut(half);
+            for ((e, o), pair) in even.iter_mut().zip(odd).zip(row.chunks_exact(2)) {
+                *e = pair[0];
+                *o = pair[1];
+            }
+            if self.width % 2 == 1 {
+                even[half - 1] = row[2 * half - 2];
             }
         }
     }
@@ -211,16 +220,14 @@ impl<T: Scalar> Flat<T> {
         }
     }
 
-    /// One plane of a 3x3 correlation at stride 1, `dst[i, j] (+)= b + sum_{p, q} wk[3p + q]
+    /// One plane of a 3x3 correlation at stride 1, `y[i, j] = b + sum_{p, q} wk[3p + q]
     /// sp[i + p, j + q]` with `sp` the `h x w` plane `src` padded by `ph` zero rows and `pw` zero
-    /// columns on each side, `dst` of `(h + 2ph - 2) x (w + 2pw - 2)`; `add` accumulates into
-    /// `dst` instead of overwriting it.
+    /// columns on each side: the rows of `y`, `(h + 2ph - 2) x (w + 2pw - 2)`.
     ///
     /// Flattened: at the padded width `wp`, output `k = i*wp + j` reads `sp` at `k + p*wp + q`,
     /// so the whole plane is one nine-tap row of `(h + 2ph - 2) * wp` outputs (the two columns
     /// per row past the output's width are computed and dropped): no per-row overhead.
     /// Every call on one scratch must share `[h, w]` and `[ph, pw]` (the padding is written once).
-    #[allow(clippy::too_many_arguments)]
     fn plane_s1(
         &mut self,
         fma: bool,
@@ -229,9 +236,7 @@ impl<T: Scalar> Flat<T> {
         [ph, pw]: [usize; 2],
         wk: &[T],
         b: T,
-        dst: &mut [T],
-        add: bool,
-    ) {
+    ) -> impl Iterator<Item = &[T]> + '_ {
         let wp = w + 2 * pw;
         let (oh, ow) = (h + 2 * ph - 2, wp - 2);
         // One more zero row: the last output row's dropped columns read two past its end.
@@ -249,15 +254,7 @@ impl<T: Scalar> Flat<T> {
             }
         }
         taps.run(fma, &mut self.out);
-        for (d, o) in dst.chunks_exact_mut(ow).zip(self.out.chunks_exact(wp)) {
-            if add {
-                for (a, &v) in d.iter_mut().zip(o) {
-                    *a = *a + v;
-                }
-            } else {
-                d.copy_from_slice(&o[..ow]);
-            }
-        }
+        self.out.chunks_exact(wp).map(move |row| &row[..ow])
     }
 }
 
@@ -265,14 +262,17 @@ impl<T: Scalar> Flat<T> {
 fn forward_s1<T: Scalar>(g: &Conv2dGeometry, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
     let fma = has_fma();
     let (m, hw, plane) = (g.o / g.c, g.out_h * g.out_w, g.h * g.w);
-    let mut y = vec![T::zero(); g.n * g.o * hw];
+    // Every output is written once, in order: appended rather than zeroed first.
+    let mut y = Vec::with_capacity(g.n * g.o * hw);
     let mut flat = Flat::new();
-    for (idx, yp) in y.chunks_exact_mut(hw).enumerate() {
+    for idx in 0..g.n * g.o {
         let (n, o) = (idx / g.o, idx % g.o);
         let xc = &x[(n * g.c + o / m) * plane..][..plane];
         let b = bias.map_or(T::zero(), |b| b[o]);
         let wk = &w[o * 9..][..9];
-        flat.plane_s1(fma, xc, [g.h, g.w], g.options.padding, wk, b, yp, false);
+        for row in flat.plane_s1(fma, xc, [g.h, g.w], g.options.padding, wk, b) {
+            y.extend_from_slice(row);
+        }
     }
     y
 }
@@ -284,18 +284,28 @@ fn backward_input_s1<T: Scalar>(g: &Conv2dGeometry, w: &[T], dy: &[T]) -> Vec<T>
     let fma = has_fma();
     let (m, hw, plane) = (g.o / g.c, g.out_h * g.out_w, g.h * g.w);
     let [ph, pw] = g.options.padding;
-    let mut dx = vec![T::zero(); g.n * g.c * plane];
+    // The planes of dx in order: the first output channel of each group appends its plane, the
+    // others (a channel multiplier above 1) add into it.
+    let mut dx = Vec::with_capacity(g.n * g.c * plane);
     let mut flat = Flat::new();
     for (idx, dyp) in dy.chunks_exact(hw).enumerate() {
-        let (n, o) = (idx / g.o, idx % g.o);
-        let dxc = &mut dx[(n * g.c + o / m) * plane..][..plane];
+        let o = idx % g.o;
         let mut rotated = [T::zero(); 9];
         for (r, &v) in rotated.iter_mut().zip(w[o * 9..][..9].iter().rev()) {
             *r = v;
         }
-        let size = [g.out_h, g.out_w];
-        let pad = [2 - ph, 2 - pw];
-        flat.plane_s1(fma, dyp, size, pad, &rotated, T::zero(), dxc, o % m > 0);
+        let (size, pad) = ([g.out_h, g.out_w], [2 - ph, 2 - pw]);
+        let rows = flat.plane_s1(fma, dyp, size, pad, &rotated, T::zero());
+        if o % m == 0 {
+            rows.for_each(|row| dx.extend_from_slice(row));
+        } else {
+            let start = dx.len() - plane;
+            for (d, row) in dx[start..].chunks_exact_mut(g.w).zip(rows) {
+                for (a, &v) in d.iter_mut().zip(row) {
+                    *a = *a + v;
+                }
+            }
+        }
     }
     dx
 }
