@@ -79,7 +79,7 @@ fn errors(scratch: &Scratch, model: &Path, io_file: &Path) -> Errors {
     let input: Tensor<f32> = refs.get("input").unwrap();
     let logits: Tensor<f64> = refs.get("logits").unwrap();
     let grad: Tensor<f64> = refs.get("grad").unwrap();
-    let targets: Tensor<i64> = refs.get("target").unwrap();
+    let (targets, _) = refs.get_i64("target").unwrap();
     let explain_tolerance = refs
         .get::<f64>("grad_f32")
         .map_or(1e-4, |g32| (1.5 * relative(&g32, &grad)).max(1e-4));
@@ -90,8 +90,8 @@ fn errors(scratch: &Scratch, model: &Path, io_file: &Path) -> Errors {
     let x = input.cast::<f64>();
     let tape = Tape::new();
     let y = graph.forward(tape.constant(x.clone()), &mut Context::inference(&tape));
-    let logits64 = relative(y.value(), &logits);
-    let classes = targets.data().iter().map(|&t| t as usize).collect();
+    let logits64 = relative(&y.value(), &logits);
+    let classes = targets.iter().map(|&t| t as usize).collect();
     let g = Gradient
         .explain(&graph, &x, &Targets::Classes(classes), &Operator::Logit, 2)
         .unwrap();

@@ -177,7 +177,7 @@ impl Phases {
 
     /// The `n` values `row[j*sw + q]` (`j < n`) as one contiguous slice of a stored row.
     #[inline]
-    fn tap<'a, T>(self, row: &'a [T], q: usize, n: usize) -> &'a [T] {
+    fn tap<T>(self, row: &[T], q: usize, n: usize) -> &[T] {
         &row[self.slot(q % self.sw) + q / self.sw..][..n]
     }
 
@@ -199,7 +199,7 @@ impl Phases {
                 *e = pair[0];
                 *o = pair[1];
             }
-            if self.width % 2 == 1 {
+            if !self.width.is_multiple_of(2) {
                 even[half - 1] = row[2 * half - 2];
             }
         }
@@ -296,7 +296,7 @@ fn backward_input_s1<T: Scalar>(g: &Conv2dGeometry, w: &[T], dy: &[T]) -> Vec<T>
         }
         let (size, pad) = ([g.out_h, g.out_w], [2 - ph, 2 - pw]);
         let rows = flat.plane_s1(fma, dyp, size, pad, &rotated, T::zero());
-        if o % m == 0 {
+        if o.is_multiple_of(m) {
             rows.for_each(|row| dx.extend_from_slice(row));
         } else {
             let start = dx.len() - plane;
@@ -433,7 +433,7 @@ fn backward_input_s2<T: Scalar>(g: &Conv2dGeometry, w: &[T], dy: &[T]) -> Vec<T>
                 taps_e.run(fma, &mut even);
                 taps_o.run(fma, &mut odd);
                 // Column s is padded column s + pw: even s takes `first`, odd s `second`.
-                let (first, second) = if pw % 2 == 0 {
+                let (first, second) = if pw.is_multiple_of(2) {
                     (&even[pw / 2..], &odd[pw / 2..])
                 } else {
                     (&odd[pw / 2..], &even[pw / 2 + 1..])
