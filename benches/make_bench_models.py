@@ -14,7 +14,8 @@ writes, into OUT_DIR:
   BatchNormalization left unfolded), if onnxscript is installed (``pip install onnxscript``);
 * FAMILY_io.safetensors: a batch-2 input ``input`` f32 [2, 3, 224, 224], the float64 logits
   ``logits`` [2, 1000], the classes ``target`` i64 [2] (each row's arg max) and ``grad``, the
-  float64 input gradient of ``sum_i logits[i, target[i]]`` (PyTorch in float64).
+  float64 input gradient of ``sum_i logits[i, target[i]]`` (PyTorch in float64), and
+  ``grad_f32``, the same gradient computed in float32 (how much float32 itself misses).
 
 Weights are torchvision's random initialisation (seed 0) with non-trivial BatchNorm statistics
 (running mean ~ N(0, 0.1), running variance ~ U(0.5, 1.5), affine weight ~ U(0.5, 1.5), bias ~
@@ -79,16 +80,19 @@ def reference(model, path):
     logits = m64(x64)
     target = logits.argmax(dim=1)
     logits.gather(1, target[:, None]).sum().backward()
+    model.float()
+    x32 = x.clone().requires_grad_(True)
+    model(x32).gather(1, target[:, None]).sum().backward()
     save_file(
         {
             "input": x.contiguous(),
             "logits": logits.detach().contiguous(),
             "target": target.to(torch.int64).contiguous(),
             "grad": x64.grad.contiguous(),
+            "grad_f32": x32.grad.contiguous(),
         },
         path,
     )
-    model.float()
 
 
 def main():

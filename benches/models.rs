@@ -14,8 +14,11 @@
 //! (without the variable, without a file, or for a file that does not import, the imported cases
 //! are skipped with a message).
 //! Each family is timed as `hand`, `onnx` (TorchScript exporter, fixed batch 1, BN folded by the
-//! exporter) and `onnx_dynamo` (the `dynamo=True` exporter, BatchNormalization folded here), if
-//! its file exists. Compare the pairs from one run; the machine's noise is larger than a run's.
+//! exporter), `onnx_dynamic` (the same with a dynamic batch axis), `onnx_dynamo` (the
+//! `dynamo=True` exporter, BatchNormalization folded here) and `onnx_dynamo_dynamic`, each if its
+//! file exists: the fixed-batch exports run at batch 8 by following the batch through their
+//! constant shapes, and should cost what the dynamic ones do. Compare the cases from one run;
+//! the machine's noise is larger than a run's.
 
 use std::path::PathBuf;
 
@@ -85,7 +88,12 @@ fn bench_models(c: &mut Criterion) {
         let cases = [
             ("hand", Some(hand_built(family))),
             ("onnx", imported(&format!("{family}.onnx"))),
+            ("onnx_dynamic", imported(&format!("{family}_dynamic.onnx"))),
             ("onnx_dynamo", imported(&format!("{family}_dynamo.onnx"))),
+            (
+                "onnx_dynamo_dynamic",
+                imported(&format!("{family}_dynamo_dynamic.onnx")),
+            ),
         ];
         for (kind, model) in cases {
             let Some(model) = model else { continue };

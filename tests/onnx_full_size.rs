@@ -1,9 +1,13 @@
 //! Opt-in (ignored by default, needs Python with torch, torchvision and onnx): full-size
 //! torchvision classifiers (random weights with non-trivial BatchNorm statistics, 224x224)
 //! exported to ONNX by `benches/make_bench_models.py` with both exporters, fixed and dynamic
-//! batch, explained by `smoothgrad explain --method gradient` on a batch of 2: the attribution
-//! equals PyTorch's float64 input gradient to 1e-4 of its max, and the imported graph's logits
-//! match PyTorch's to 1e-4 of their max.
+//! batch, on a batch of 2: imported in `f64`, the graph's logits and input gradient equal
+//! PyTorch's float64 ones to 1e-4 of their max, and `smoothgrad explain --method gradient` (in
+//! `f32`) equals PyTorch's float64 gradient to 1e-4 of its max, or to 1.5 times the error of
+//! PyTorch's own float32 gradient (`grad_f32`) where that is larger: under random weights some
+//! networks' gradients are below what float32 resolves (GoogLeNet's is 1e-14, and PyTorch's
+//! float32 gradient misses it by half its max). Each export's errors are printed (run with
+//! `--nocapture`), and the test fails after checking them all.
 //!
 //! ```text
 //! cargo test --release --test onnx_full_size -- --ignored
@@ -26,6 +30,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use smoothgrad::{Gradient, Method, Operator, Targets};
 use smoothgrad_autograd::io;
 use smoothgrad_autograd::{Tape, Tensor};
 use smoothgrad_nn::{Context, Module};
@@ -56,24 +61,41 @@ fn models(scratch: &Scratch, families: &[String]) -> PathBuf {
     dir
 }
 
-/// Checks one export against the family's references.
-fn check(scratch: &Scratch, model: &Path, io_file: &Path) {
+/// One export's errors against the family's references, relative to the references' max.
+struct Errors {
+    /// The graph imported in `f64`: its logits and its input gradient (the importer exactly).
+    logits64: f64,
+    grad64: f64,
+    /// `smoothgrad explain --method gradient` (in `f32`).
+    explain: f64,
+    /// What `explain` may miss by: 1e-4, or 1.5 times PyTorch's own float32 gradient's error
+    /// where that is larger (a network whose output barely depends on its input under random
+    /// weights, such as GoogLeNet, has a gradient float32 cannot resolve).
+    explain_tolerance: f64,
+}
+
+fn errors(scratch: &Scratch, model: &Path, io_file: &Path) -> Errors {
     let refs = io::read_file(io_file).unwrap();
     let input: Tensor<f32> = refs.get("input").unwrap();
     let logits: Tensor<f64> = refs.get("logits").unwrap();
     let grad: Tensor<f64> = refs.get("grad").unwrap();
+    let (targets, _) = refs.get_i64("target").unwrap();
+    let explain_tolerance = refs
+        .get::<f64>("grad_f32")
+        .map_or(1e-4, |g32| (1.5 * relative(&g32, &grad)).max(1e-4));
 
-    let graph = smoothgrad_onnx::import::<f32>(model)
+    let graph = smoothgrad_onnx::import::<f64>(model)
         .unwrap()
         .fold_batchnorm();
+    let x = input.cast::<f64>();
     let tape = Tape::new();
-    let y = graph.forward(tape.constant(input), &mut Context::inference(&tape));
-    let e = relative(&y.value().cast::<f64>(), &logits);
-    assert!(
-        e <= 1e-4,
-        "{}: logits off by {e:e} of their max",
-        model.display()
-    );
+    let y = graph.forward(tape.constant(x.clone()), &mut Context::inference(&tape));
+    let logits64 = relative(&y.value(), &logits);
+    let classes = targets.iter().map(|&t| t as usize).collect();
+    let g = Gradient
+        .explain(&graph, &x, &Targets::Classes(classes), &Operator::Logit, 2)
+        .unwrap();
+    let grad64 = relative(&g.values, &grad);
 
     let out = scratch.path("attribution.safetensors");
     smoothgrad(&[
@@ -90,16 +112,12 @@ fn check(scratch: &Scratch, model: &Path, io_file: &Path) {
         s(&out),
     ]);
     let found: Tensor<f64> = io::read_file(&out).unwrap().get("attribution").unwrap();
-    let e = relative(&found, &grad);
-    assert!(
-        e <= 1e-4,
-        "{}: gradient off by {e:e} of its max",
-        model.display()
-    );
-    println!(
-        "{}: ok (gradient within {e:.1e} of its max)",
-        model.display()
-    );
+    Errors {
+        logits64,
+        grad64,
+        explain: relative(&found, &grad),
+        explain_tolerance,
+    }
 }
 
 #[test]
@@ -126,6 +144,8 @@ fn full_size_torchvision_exports_explain_as_pytorch_differentiates() {
     );
     let scratch = Scratch::new("full_size");
     let dir = models(&scratch, &families);
+    // Every export is checked (and its errors printed) before the test fails on any of them.
+    let mut failures = Vec::new();
     for family in &families {
         let io_file = dir.join(format!("{family}_io.safetensors"));
         for &variant in &variants {
@@ -134,7 +154,24 @@ fn full_size_torchvision_exports_explain_as_pytorch_differentiates() {
                 println!("{}: absent (no onnxscript?), skipped", model.display());
                 continue;
             }
-            check(&scratch, &model, &io_file);
+            let e = errors(&scratch, &model, &io_file);
+            let ok = e.logits64 <= 1e-4 && e.grad64 <= 1e-4 && e.explain <= e.explain_tolerance;
+            println!(
+                "{family}{variant}: f64 logits within {:.1e}, f64 gradient within {:.1e}, \
+                 explain (f32) within {:.1e} (allowed {:.1e}) of their max: {}",
+                e.logits64,
+                e.grad64,
+                e.explain,
+                e.explain_tolerance,
+                if ok { "ok" } else { "FAILED" }
+            );
+            if !ok {
+                failures.push(format!("{family}{variant}"));
+            }
         }
     }
+    assert!(
+        failures.is_empty(),
+        "off by more than 1e-4 of the max: {failures:?}"
+    );
 }

@@ -285,7 +285,9 @@ fn shape_of<T: Scalar>(c: &Converter<T>, n: &NodeProto) -> std::result::Result<V
 
 /// The input's shape: its type's dimensions, a symbolic or missing one taken from `given`
 /// (the actual input's shape) or, without it, as 1. A fixed dimension after the batch must
-/// equal `given`'s; the batch may differ (a batch-1 export runs on any batch).
+/// equal `given`'s; the batch may differ (a batch-1 export runs on any batch), and a fixed
+/// batch is kept: it is the example batch the export's constant shapes were written for
+/// (a flatten's `[1, 512]`), which the importer follows to whatever batch the graph runs on.
 fn input_shape(
     i: &crate::proto::ValueInfoProto,
     given: Option<&[usize]>,
@@ -327,5 +329,9 @@ fn input_shape(
             ));
         }
     }
-    Ok(given.to_vec())
+    let mut shape = given.to_vec();
+    if let Some(&Some(b)) = fixed.first() {
+        shape[0] = b;
+    }
+    Ok(shape)
 }

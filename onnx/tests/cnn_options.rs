@@ -139,3 +139,41 @@ fn unsupported_ops_of_a_real_export_are_listed_together() {
         )
     );
 }
+
+/// A fixed-batch export imported for an input of another batch (as `explain` imports it, with
+/// the input's shape) keeps its example batch of 1, which its constant shapes were written for
+/// (a flatten's `[1, 512]`, ShuffleNet's channel shuffle), and matches the reference on the
+/// reference's batch of 2 for every family with such a reference (alexnet's has one image), with
+/// both exporters.
+#[test]
+fn fixed_batch_exports_imported_for_a_larger_batch_match() {
+    let families = [
+        "resnet50",
+        "resnext50_32x4d",
+        "wide_resnet50_2",
+        "vgg11_bn",
+        "squeezenet1_1",
+        "densenet121",
+        "googlenet",
+        "mobilenet_v2",
+        "mobilenet_v3_small",
+        "mobilenet_v3_large",
+        "mnasnet0_5",
+        "shufflenet_v2_x0_5",
+        "efficientnet_b0",
+        "regnet_y_400mf",
+    ];
+    for family in families {
+        let io = read_file(path(&format!("{family}_ref.safetensors"))).unwrap();
+        let input: Tensor<f64> = io.get("input").unwrap();
+        let want: Tensor<f64> = io.get("logits").unwrap();
+        assert_eq!(input.shape()[0], 2);
+        for exporter in ["ts", "dy"] {
+            let file = path(&format!("{family}_{exporter}.onnx"));
+            let m = import_with::<f64>(&file, &options(input.shape()))
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let e = relative(logits(&m, &input).data(), want.data());
+            assert!(e <= 1e-9, "{}: logits off by {e:e}", file.display());
+        }
+    }
+}

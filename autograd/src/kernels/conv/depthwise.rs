@@ -12,6 +12,8 @@
 //! row is `r = i*sh - ph + p*dh` and output column `j` reads input column
 //! `s = j*sw + (q*dw - pw)`; [`Tap`] holds the `j` range for which `s` is inside the image.
 
+mod k3;
+
 use super::Conv2dGeometry;
 use crate::scalar::Scalar;
 
@@ -251,6 +253,9 @@ pub(super) fn forward<T: Scalar>(
     if let Some(b) = bias {
         g.check_len(OP, "bias", b.len(), [g.o, 1, 1, 1]);
     }
+    if k3::applies(g) {
+        return k3::forward(g, x, w, bias);
+    }
     if g.options.stride[1] == 1 {
         return forward_rows(g, x, w, bias);
     }
@@ -298,6 +303,9 @@ pub(super) fn backward_input<T: Scalar>(g: &Conv2dGeometry, w: &[T], dy: &[T]) -
     const OP: &str = "conv2d_backward_input";
     g.check_len(OP, "w", w.len(), g.weight_shape());
     g.check_len(OP, "dy", dy.len(), g.output_shape());
+    if k3::applies(g) {
+        return k3::backward_input(g, w, dy);
+    }
     if g.options.stride[1] == 1 {
         return backward_input_rows(g, w, dy);
     }

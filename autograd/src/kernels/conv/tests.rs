@@ -218,9 +218,12 @@ fn hand_computed_convolution() {
 fn f32_matches_f64() {
     // Grouped im2col, then enough channels for the row lowering (48 = 16 * 3).
     let d = Conv2dOptions::default().padding(1);
+    // Then the 3x3 depthwise kernels (fused multiply-adds where the CPU has them), stride 1, 2.
     for (xs, ws, o) in [
         ([2, 4, 9, 9], [6, 2, 3, 3], d.groups(2)),
         ([2, 16, 9, 9], [8, 16, 3, 3], d),
+        ([2, 4, 9, 45], [4, 1, 3, 3], d.groups(4)),
+        ([2, 4, 9, 45], [8, 1, 3, 3], d.groups(4).stride(2)),
     ] {
         let g = Conv2dGeometry::new(&xs, &ws, o).unwrap();
         let x = data(xs.iter().product(), 1);
@@ -402,5 +405,58 @@ proptest! {
         assert_close("dw", &direct_dw, &backward_weight(&g, &x, &dy), &g);
         assert_close("dw", &direct_dw, &dw, &g);
         assert_close("dx", &conv2d_backward_input(&g, &w, &dy), &dx, &g);
+    }
+}
+
+/// The 3x3 depthwise kernels on rows wide enough for every block size (32, 16, 8 and single
+/// outputs: 56 = 32 + 16 + 8, 61, 63), at strides 1 and 2 in either dimension, paddings 0-2,
+/// multipliers 1-2 and odd sizes, against the naive loops and the GEMM path.
+#[test]
+fn depthwise_3x3_wide_rows_match_naive_loops() {
+    let d = Conv2dOptions::default();
+    let cases = [
+        ([2, 3, 6, 56], 1, d.padding(1)),
+        ([1, 2, 7, 63], 1, d.padding(1)),
+        ([1, 2, 7, 61], 2, d.padding(1)),
+        ([2, 3, 7, 56], 1, d.padding(1).stride(2)),
+        ([1, 2, 9, 63], 1, d.padding(1).stride(2)),
+        ([1, 2, 8, 61], 2, d.padding(1).stride(2)),
+        ([1, 2, 5, 60], 1, d.padding(0).stride(2)),
+        ([1, 2, 5, 59], 1, d.padding(2).stride(2)),
+        ([1, 2, 5, 58], 1, d.padding(2)),
+        ([1, 2, 9, 57], 1, d.padding(1).stride2([2, 1])),
+        ([1, 2, 9, 57], 1, d.padding(1).stride2([1, 2])),
+        ([1, 2, 3, 3], 1, d.stride(2)),
+    ];
+    for (k, (xs, m, o)) in cases.into_iter().enumerate() {
+        let ws = [xs[1] * m, 1, 3, 3];
+        let g = Conv2dGeometry::new(&xs, &ws, o.groups(xs[1])).unwrap();
+        assert!(depthwise::applies(&g));
+        let seed = 300 + k as u64;
+        let (x, w) = (
+            data(xs.iter().product(), seed),
+            data(ws.iter().product(), seed + 1),
+        );
+        let (b, dy) = (
+            data(g.o, seed + 2),
+            data(g.output_shape().iter().product(), seed + 3),
+        );
+        let [y, dx, _] = reference(&g, &x, &w, &b, &dy);
+        let direct_y = conv2d_forward(&g, &x, &w, Some(&b));
+        assert_close("y", &direct_y, &y, &g);
+        assert_close(
+            "y",
+            &direct_y,
+            &forward(&g, &x, &w, Some(&b), usize::MAX),
+            &g,
+        );
+        let direct_dx = conv2d_backward_input(&g, &w, &dy);
+        assert_close("dx", &direct_dx, &dx, &g);
+        assert_close(
+            "dx",
+            &direct_dx,
+            &backward_input(&g, &w, &dy, usize::MAX),
+            &g,
+        );
     }
 }
