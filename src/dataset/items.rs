@@ -49,7 +49,7 @@ pub fn expand(mut sources: Vec<Source>) -> Vec<Item> {
     // two lists never both hold every input at full size.
     let mut items = Vec::with_capacity(sources.len());
     while let Some(s) = sources.pop() {
-        if sources.len() % 1024 == 0 {
+        if sources.len().is_multiple_of(1024) {
             sources.shrink_to_fit();
         }
         if !is_safetensors(&s.path) {
