@@ -40,17 +40,19 @@
 //! # Accuracy
 //!
 //! Against the f64 direct convolution on random data (inputs and weights in `[-1, 1)`, 32 to 128
-//! channels), `max |diff| / max |ref|` of the f32 result is about `3e-7` for the exact GEMM path,
-//! `6e-7` for `F(2x2, 3x3)` and `2e-6` for `F(4x4, 3x3)` (`winograd::tests`, which asserts
-//! `F(4x4)` below `1e-5`). `F(4x4)` is used: its error is far below SmoothGrad's tolerance
-//! (gradients to `1e-4` of their maximum) and it does 1.8x fewer multiplications than `F(2x2)`.
-//! `f64` convolutions keep the exact GEMM path.
+//! channels, `winograd::tests::f32_error_is_bounded`), `max |diff| / max |ref|` of the f32
+//! result is 2e-7 to 5e-7 for the exact GEMM path, 2e-7 to 4.5e-7 for `F(2x2, 3x3)` and 4e-6 to
+//! 7.3e-6 for `F(4x4, 3x3)` (forward and input gradient alike; the test asserts below 1e-5).
+//! `F(4x4)` is used: its error stays far below SmoothGrad's tolerance (gradients to 1e-4 of
+//! their maximum) and it does 2.25x fewer GEMM multiply-adds than `F(2x2)` (measured faster on
+//! every workload layer). `f64` convolutions keep the exact GEMM path.
 //!
 //! # Memory
 //!
 //! Besides the output, at most `36 (C O + T (C + O)) + (4 th + 2) (4 tw + 2) C` elements: the
-//! transformed kernel, the transformed input and products of one block of `T` tiles, and one
-//! sample's padded channel-last copy (`th x tw` tiles); independent of the batch size.
+//! transformed kernel, the transformed input and products of one block of `T` tiles (`T` chosen
+//! so that the block takes about 1 MiB, between 16 and 512 tiles), and one sample's padded
+//! channel-last copy (`th x tw` tiles); independent of the batch size.
 
 mod blocks;
 #[cfg(test)]
@@ -64,9 +66,10 @@ use std::any::TypeId;
 use std::array::from_fn;
 use transform::{kernel_tile, F2x2, F4x4, Tiling};
 
-/// Smallest input and output channel counts for which Winograd is used (below, the GEMMs'
-/// inner dimension `C` is too short to pay for the transforms).
-pub(super) const MIN_CHANNELS: usize = 16;
+/// Smallest input and output channel counts for which Winograd is used: with 16 channels it
+/// measured no faster than the GEMM lowering (the GEMMs' inner dimension is too short to pay for
+/// the transforms), with 32 1.3-1.6x faster.
+pub(super) const MIN_CHANNELS: usize = 32;
 
 /// Smallest output height and width for which Winograd is used.
 pub(super) const MIN_SIZE: usize = 8;

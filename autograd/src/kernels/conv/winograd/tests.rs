@@ -66,14 +66,13 @@ proptest! {
 #[test]
 fn backward_input_is_the_flipped_convolution_with_padding_two_minus_p() {
     // One channel each way, a 3x3 input and kernel, padding 1: dx is the convolution of dy with
-    // the kernel rotated by 180 degrees, padding 2 - 1 = 1. With dy = a single 1 at (0, 0),
-    // dx[r, s] = w[r + 1 - 0, s + 1 - 0]... read off: dx = w[1.., 1..] placed at the top left.
+    // the kernel rotated by 180 degrees, padding 2 - 1 = 1. With dy a single 1 at (0, 0), dx is
+    // what y[0, 0] reads: x[r, s] with weight w[r + 1, s + 1], the kernel's bottom-right 2x2.
     let opts = super::super::Conv2dOptions::default().padding(1);
     let g = Conv2dGeometry::new(&[1, 1, 3, 3], &[1, 1, 3, 3], opts).unwrap();
     let w: Vec<f64> = (1..=9).map(f64::from).collect();
     let mut dy = vec![0.0; 9];
     dy[0] = 1.0;
-    // y[0, 0] = sum_{p, q} w[p, q] x[p - 1, q - 1] reads x[r, s] with weight w[r + 1, s + 1].
     let want = [5.0, 6.0, 0.0, 8.0, 9.0, 0.0, 0.0, 0.0, 0.0];
     for tile in TILES {
         let dx = backward_input(tile, &g, &w, &dy);
@@ -126,9 +125,9 @@ fn f32_error_is_bounded() {
 #[test]
 fn results_are_independent_of_the_batch() {
     let opts = super::super::Conv2dOptions::default().padding(1);
-    let (n, c, o, h, w) = (40, 16, 24, 10, 19);
+    let (n, c, o, h, w) = (40, 32, 40, 10, 19);
     let g = Conv2dGeometry::new(&[n, c, h, w], &[o, c, 3, 3], opts).unwrap();
-    assert!(applies::<f32>(&g) && block_tiles::<f32>(36, c, o) % 15 != 0);
+    assert!(applies::<f32>(&g) && !block_tiles::<f32>(36, c, o).is_multiple_of(15));
     let (x, wt) = (f32s(&data(n * c * h * w, 9)), f32s(&data(o * c * 9, 10)));
     let (b, dy) = (f32s(&data(o, 11)), f32s(&data(n * o * h * w, 12)));
     let y = forward(Tile::F4x4, &g, &x, &wt, Some(&b));
@@ -167,6 +166,7 @@ fn dispatch_takes_winograd_only_where_it_applies() {
     for (g, supported) in [
         (geom([2, 3, 16, 16], [32, 3, 3, 3], d), true),
         (geom([2, 32, 16, 16], [3, 32, 3, 3], d), true),
+        (geom([2, 16, 16, 16], [32, 16, 3, 3], d), true),
         (geom([2, 32, 6, 16], [32, 32, 3, 3], d), true),
         (geom([2, 32, 16, 16], [32, 32, 3, 3], d.stride(2)), false),
         (geom([2, 32, 16, 16], [32, 32, 3, 3], d.dilation(2)), false),

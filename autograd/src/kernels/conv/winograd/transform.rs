@@ -132,6 +132,8 @@ fn load<T: Scalar, const L: usize>(s: &[T], at: usize) -> [T; L] {
 ///
 /// Pixel `(i, j)` of the tile, channel lane `x`, is `src[at + i*row + j*step + x]` (channels
 /// innermost); transformed position `(k, l)` goes to `dst[(k*A + l) * pos + x]`.
+// The loop index picks the inner dimension of a transposed array, not the iterated one.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 pub(super) fn input_tile<
     T: Scalar,
@@ -165,6 +167,8 @@ pub(super) fn input_tile<
 
 /// The output transform `Y = A^T m A` of one tile for `L` channels at once: transformed position
 /// `(k, l)`, lane `x` is `src[(k*A + l) * pos + x]`; returns `Y[a][b][x]`.
+// The loop index picks the inner dimension of a transposed array, not the iterated one.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 pub(super) fn output_tile<
     T: Scalar,
