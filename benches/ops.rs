@@ -5,7 +5,10 @@
 //! `cargo bench --bench ops` (all) or `cargo bench --bench ops -- conv2d` (one group).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use smoothgrad_autograd::kernels::conv::{conv2d_backward_input, conv2d_forward, Conv2dGeometry};
+use smoothgrad_autograd::kernels::conv::{
+    conv2d_backward_input, conv2d_backward_input_using, conv2d_forward, conv2d_forward_using,
+    Conv2dAlgorithm, Conv2dGeometry,
+};
 use smoothgrad_autograd::{Conv2dOptions, Tape, Tensor};
 
 /// `C = A B` with `A: m x k`, `B: k x n` straight through `matrixmultiply::sgemm`.
@@ -114,6 +117,60 @@ fn bench_conv2d(c: &mut Criterion) {
     group.finish();
 }
 
+/// The forward and input-gradient kernels of the workloads' dense 3x3 layers (cifar's and
+/// vgg64's, batch 25 as each of two threads runs them) by each algorithm, in effective GFLOP/s
+/// (the direct convolution's FLOPs over the time): GEMM lowering against Winograd `F(2x2, 3x3)`
+/// and `F(4x4, 3x3)`, in one run (`cargo bench --bench ops -- conv2d_algorithms`).
+fn bench_conv2d_algorithms(c: &mut Criterion) {
+    let mut group = c.benchmark_group("conv2d_algorithms");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(2));
+    group.warm_up_time(std::time::Duration::from_millis(500));
+    let cases: [(&str, [usize; 4], usize); 8] = [
+        ("c32_o32_32x32", [25, 32, 32, 32], 32),
+        ("c32_o64_16x16", [25, 32, 16, 16], 64),
+        ("c64_o64_16x16", [25, 64, 16, 16], 64),
+        ("c32_o64_32x32", [25, 32, 32, 32], 64),
+        ("c64_o128_16x16", [25, 64, 16, 16], 128),
+        ("c128_o128_8x8", [25, 128, 8, 8], 128),
+        ("c16_o16_16x16", [25, 16, 16, 16], 16),
+        ("c16_o16_8x8", [25, 16, 8, 8], 16),
+    ];
+    let algorithms = [
+        ("gemm", Conv2dAlgorithm::Gemm),
+        ("winograd2x2", Conv2dAlgorithm::Winograd2x2),
+        ("winograd4x4", Conv2dAlgorithm::Winograd4x4),
+    ];
+    for (label, xs, o) in cases {
+        let ws = [o, xs[1], 3, 3];
+        let opts = Conv2dOptions::default().padding(1);
+        let geom = Conv2dGeometry::new(&xs, &ws, opts).expect("valid");
+        let x = Tensor::<f32>::randn_seeded(&xs, 0);
+        let w = Tensor::<f32>::randn_seeded(&ws, 1);
+        let dy = Tensor::<f32>::randn_seeded(&geom.output_shape(), 2);
+        group.throughput(Throughput::Elements(geom.flops()));
+        for (name, alg) in algorithms {
+            group.bench_function(
+                BenchmarkId::new(format!("{name}_forward"), label),
+                |bench| {
+                    bench.iter(|| {
+                        black_box(conv2d_forward_using(alg, &geom, x.data(), w.data(), None))
+                    });
+                },
+            );
+            group.bench_function(
+                BenchmarkId::new(format!("{name}_input_backward"), label),
+                |bench| {
+                    bench.iter(|| {
+                        black_box(conv2d_backward_input_using(alg, &geom, w.data(), dy.data()))
+                    });
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
 /// Depthwise convolution (groups = channels, MobileNet's) against a dense convolution of the
 /// same FLOPs (8 -> 8 channels: 8 * 8 = 64 multiply-adds per pixel and tap, as 64 depthwise
 /// channels), both through the tape: forward plus the input gradient, and with the weight
@@ -174,5 +231,11 @@ fn bench_depthwise(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_matmul, bench_conv2d, bench_depthwise);
+criterion_group!(
+    benches,
+    bench_matmul,
+    bench_conv2d,
+    bench_conv2d_algorithms,
+    bench_depthwise
+);
 criterion_main!(benches);

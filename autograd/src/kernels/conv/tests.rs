@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 
 /// Deterministic values in [-1, 1) (xorshift64*), so random cases need no large strategies.
-fn data(len: usize, seed: u64) -> Vec<f64> {
+pub(super) fn data(len: usize, seed: u64) -> Vec<f64> {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {
@@ -58,7 +58,13 @@ fn w_index(g: &Conv2dGeometry, [_, o, _, _, c, p, q]: [usize; 7]) -> usize {
 }
 
 /// Naive forward, input gradient and weight gradient.
-fn reference(g: &Conv2dGeometry, x: &[f64], w: &[f64], b: &[f64], dy: &[f64]) -> [Vec<f64>; 3] {
+pub(super) fn reference(
+    g: &Conv2dGeometry,
+    x: &[f64],
+    w: &[f64],
+    b: &[f64],
+    dy: &[f64],
+) -> [Vec<f64>; 3] {
     let mut y: Vec<f64> = (0..g.output_shape().iter().product())
         .map(|k| b[k / (g.out_h * g.out_w) % g.o])
         .collect();
