@@ -247,12 +247,7 @@ pub(super) fn forward<T: Scalar>(
     w: &[T],
     bias: Option<&[T]>,
 ) -> Vec<T> {
-    const OP: &str = "conv2d_forward";
-    g.check_len(OP, "x", x.len(), g.input_shape());
-    g.check_len(OP, "w", w.len(), g.weight_shape());
-    if let Some(b) = bias {
-        g.check_len(OP, "bias", b.len(), [g.o, 1, 1, 1]);
-    }
+    g.check_forward(x, w, bias);
     if k3::applies(g) {
         return k3::forward(g, x, w, bias);
     }

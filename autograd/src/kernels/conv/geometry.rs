@@ -247,6 +247,16 @@ impl Conv2dGeometry {
         );
     }
 
+    /// Panics unless `x`, `w` and `bias` have the sizes of this geometry's forward convolution.
+    pub(super) fn check_forward<T>(&self, x: &[T], w: &[T], bias: Option<&[T]>) {
+        const OP: &str = "conv2d_forward";
+        self.check_len(OP, "x", x.len(), self.input_shape());
+        self.check_len(OP, "w", w.len(), self.weight_shape());
+        if let Some(b) = bias {
+            self.check_len(OP, "bias", b.len(), [self.o, 1, 1, 1]);
+        }
+    }
+
     /// The input shape `[n, c, h, w]`.
     pub fn input_shape(&self) -> [usize; 4] {
         [self.n, self.c, self.h, self.w]

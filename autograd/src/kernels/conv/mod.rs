@@ -173,12 +173,7 @@ fn forward<T: Scalar>(
     bias: Option<&[T]>,
     min_row_depth: usize,
 ) -> Vec<T> {
-    const OP: &str = "conv2d_forward";
-    g.check_len(OP, "x", x.len(), g.input_shape());
-    g.check_len(OP, "w", w.len(), g.weight_shape());
-    if let Some(b) = bias {
-        g.check_len(OP, "bias", b.len(), [g.o, 1, 1, 1]);
-    }
+    g.check_forward(x, w, bias);
     let (cg, og, k, hw) = (g.group_in(), g.group_out(), g.col_rows(), g.out_pixels());
     let low = Lowering::new::<T>(g, min_row_depth);
     let wr = row_weights(&low, g, w);
