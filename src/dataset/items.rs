@@ -18,7 +18,7 @@ pub struct Item {
     /// Its identity: the file's name below its root, with "#row" for a tensor file's row.
     pub name: Box<str>,
     /// The row of a tensor file (`None`: an image).
-    pub row: Option<u32>,
+    pub row: Option<usize>,
     /// Why it cannot be explained, if known before loading (an unreadable tensor file).
     pub broken: Option<Box<str>>,
 }
@@ -44,14 +44,9 @@ impl Item {
 
 /// The items of `sources`: an image each, a tensor file's rows (read to count them; one that
 /// cannot be read is one broken item).
-pub fn expand(mut sources: Vec<Source>) -> Vec<Item> {
-    // Built from the back, giving the sources' memory back as they go, so a large dataset's
-    // two lists never both hold every input at full size.
+pub fn expand(sources: Vec<Source>) -> Vec<Item> {
     let mut items = Vec::with_capacity(sources.len());
-    while let Some(s) = sources.pop() {
-        if sources.len().is_multiple_of(1024) {
-            sources.shrink_to_fit();
-        }
+    for s in sources {
         if !is_safetensors(&s.path) {
             items.push(Item {
                 path: s.path.into_boxed_path(),
@@ -69,8 +64,7 @@ pub fn expand(mut sources: Vec<Source>) -> Vec<Item> {
                     .map_err(|e| e.to_string())
             });
         match rows {
-            // Reversed with the rest below.
-            Ok(n) => items.extend((0..n as u32).rev().map(|r| Item {
+            Ok(n) => items.extend((0..n).map(|r| Item {
                 path: s.path.clone().into_boxed_path(),
                 name: format!("{}#{r}", s.name).into_boxed_str(),
                 row: Some(r),
@@ -84,7 +78,6 @@ pub fn expand(mut sources: Vec<Source>) -> Vec<Item> {
             }),
         }
     }
-    items.reverse();
     items
 }
 
@@ -117,7 +110,7 @@ impl Loader {
             return Err(reason.to_string());
         }
         let path = item.path.to_path_buf();
-        let Some(row) = item.row.map(|r| r as usize) else {
+        let Some(row) = item.row else {
             let one = inputs::load_inputs(std::slice::from_ref(&path), preprocess, model)
                 .map_err(|e| e.to_string())?;
             return Ok(Loaded {

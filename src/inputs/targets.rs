@@ -71,6 +71,15 @@ fn class(item: &str, whole: &str, labels: Option<&Labels>) -> Result<usize> {
 }
 
 impl TargetFlag {
+    /// Whether it asks for more than one class per input (`3,7`, `top-K` with K > 1).
+    pub fn several(&self) -> bool {
+        match self {
+            TargetFlag::Predicted => false,
+            TargetFlag::Top(k) => *k > 1,
+            TargetFlag::Classes(c) => c.len() > 1,
+        }
+    }
+
     /// The library's [`Targets`] for `n` inputs; `Top` runs `model` on `inputs` once.
     pub fn targets(&self, model: &dyn Model, inputs: &Tensor<f32>) -> Targets {
         let n = inputs.shape().first().copied().unwrap_or(0);

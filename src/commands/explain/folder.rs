@@ -247,10 +247,10 @@ impl Runner<'_> {
             }
             let t: Vec<i64> = classes.iter().map(|&c| c as i64).collect();
             // `[N]`, or `[N, K]` with K classes per input (as `--output` writes them).
-            let shape = match &self.plan.target {
-                TargetFlag::Top(k) if *k > 1 => vec![ok.len(), t.len() / ok.len()],
-                TargetFlag::Classes(c) if c.len() > 1 => vec![ok.len(), c.len()],
-                _ => vec![t.len()],
+            let shape = if self.plan.target.several() {
+                vec![ok.len(), t.len() / ok.len()]
+            } else {
+                vec![t.len()]
             };
             w.i64("target", &t, &shape)
                 .map_err(|e| CliError::failure(e.to_string()))?;
@@ -327,20 +327,20 @@ impl Runner<'_> {
         &self,
         ok: &[(&Item, Loaded)],
     ) -> std::result::Result<(Outcome, Vec<usize>), ExplainError> {
+        if self.plan.target.several() {
+            let batch = stack(ok);
+            let targets = self.plan.target.targets(self.model, &batch);
+            let outcome = self.explain_batch(ok, &batch, &targets)?;
+            let classes = match targets {
+                Targets::Multiple(m) => m.concat(),
+                Targets::Classes(c) => c,
+                Targets::Predicted => unreachable!("several classes were asked for"),
+            };
+            return Ok((outcome, classes));
+        }
         let flag = match &self.plan.target {
-            TargetFlag::Classes(c) if c.len() == 1 => Some(c[0]),
-            TargetFlag::Predicted | TargetFlag::Top(1) => None,
-            several => {
-                let batch = stack(ok);
-                let targets = several.targets(self.model, &batch);
-                let outcome = self.explain_batch(ok, &batch, &targets)?;
-                let classes = match targets {
-                    Targets::Multiple(m) => m.concat(),
-                    Targets::Classes(c) => c,
-                    Targets::Predicted => unreachable!("several classes were asked for"),
-                };
-                return Ok((outcome, classes));
-            }
+            TargetFlag::Classes(c) => c.first().copied(),
+            TargetFlag::Predicted | TargetFlag::Top(_) => None,
         };
         let wanted: Vec<Option<usize>> = ok.iter().map(|(_, l)| l.target.or(flag)).collect();
         let (mut parts, mut classes, mut start) = (Vec::new(), Vec::new(), 0);
