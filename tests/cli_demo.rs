@@ -71,6 +71,7 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
             "deletion_auc",
             "insertion_auc",
             "randomization_spearman",
+            "scatter",
         ] {
             let v = metrics[m][key]
                 .as_f64()
@@ -98,10 +99,16 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
             .unwrap();
     let levels: Vec<f64> = serde_json::from_value(sweep["noise_percent"].clone()).unwrap();
     assert_eq!(levels, [0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0]);
-    for metric in ["energy_in_mask", "pointing_game"] {
+    for metric in ["energy_in_mask", "pointing_game", "scatter"] {
         let seed0: Vec<f64> = serde_json::from_value(sweep[metric]["seed 0"].clone()).unwrap();
         assert_eq!(seed0.len(), levels.len());
-        assert!(seed0.iter().all(|v| (0.0..=1.0).contains(v)), "{seed0:?}");
+        // Shares in [0, 1]; the scatter is a non-negative ratio (2 for a checkerboard).
+        let range = if metric == "scatter" {
+            0.0..=4.0
+        } else {
+            0.0..=1.0
+        };
+        assert!(seed0.iter().all(|v| range.contains(v)), "{seed0:?}");
         assert_eq!(seed0[1], metrics["smoothgrad"][metric].as_f64().unwrap());
         assert_eq!(seed0[0], metrics["gradient"][metric].as_f64().unwrap());
     }
@@ -245,6 +252,8 @@ fn demo_on_an_onnx_model_and_a_folder_of_images() {
         assert!((0.0..=1.0).contains(&sg[key].as_f64().unwrap()), "{key}");
     }
     assert!(sg["randomization_spearman"].as_f64().unwrap().abs() <= 1.0);
+    // The scatter needs no masks: it is a property of the map alone.
+    assert!(sg["scatter"].as_f64().unwrap() > 0.0);
 
     // A folder without images is one clear line and exit status 2.
     let empty = temp_dir("demo-empty");

@@ -8,8 +8,9 @@
 //! | insertion curve, AUC | [`Insertion`] | higher | Petsiuk et al. 2018 (RISE) |
 //! | max-sensitivity | [`max_sensitivity`] | lower | Yeh et al. 2019 |
 //! | parameter randomization | [`randomization_spearman`], [`cascading_randomization`] | lower | Adebayo et al. 2018 |
+//! | scatter (normalized total variation) | [`scatter`] | lower (smoother) | total variation, Rudin et al. 1992 |
 //!
-//! The localization and perturbation metrics score a 2-D map `[H, W]` (row-major). An attribution
+//! The localization, perturbation and scatter metrics score a 2-D map `[H, W]` (row-major). An attribution
 //! `[C, H, W]` becomes one by [`reduce_abs_channels`], the sum of absolute values over channels:
 //! **the convention used for scoring maps here** (and by the CLI's comparison), since the metrics
 //! ask where the evidence is, not which way it points. Scores are `f64`; maps may be `f32` or
@@ -32,6 +33,7 @@ mod perturbation;
 mod randomization;
 pub mod rank;
 mod sensitivity;
+mod smoothness;
 
 pub use localization::{energy_in_mask, pointing_game};
 pub use perturbation::{auc, pixel_order, Baseline, Curve, Deletion, Insertion};
@@ -41,6 +43,7 @@ pub use randomization::{
 pub use rank::{pearson, spearman};
 pub use sensitivity::max_sensitivity;
 pub use smoothgrad_autograd::argmax;
+pub use smoothness::scatter;
 
 use smoothgrad_autograd::Scalar;
 

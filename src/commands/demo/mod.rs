@@ -8,7 +8,7 @@
 //! Everything lands under `--out` (default `out/`): `methods.png`, `noise_sweep.png`,
 //! `samples_sweep.png`, `std_error.png`, `noise_metrics.png`, `deletion_insertion.png`,
 //! `metrics.json`, `report.html` and (synthetic data) `noise_metrics.json`, SmoothGrad's
-//! localization at each noise level, and `model.safetensors`. SmoothGrad's noise level is
+//! localization and scatter at each noise level, and `model.safetensors`. SmoothGrad's noise level is
 //! `setups::CHOSEN_NOISE` unless `--noise` sets it.
 
 mod canvas;
@@ -321,7 +321,7 @@ fn synthetic(
 /// The three plots; `noise` may be empty (no masks), then its plot is skipped.
 fn draw_plots(
     runs: &[Run],
-    noise: &[Vec<(f64, f64)>],
+    noise: &[Vec<sweeps::NoisePoint>],
     std_error: &[sweeps::StdError],
     out: &std::path::Path,
 ) -> Result<Vec<PathBuf>> {
@@ -383,10 +383,10 @@ fn captions(written: &[PathBuf], noise: f64) -> Vec<(String, PathBuf)> {
                                     N, log-log, with the 1/sqrt(N) line"
                 }
                 "noise_metrics.png" => {
-                    "Energy in the mask and pointing game of SmoothGrad \
-                                        against the noise level on the metric images (0% is the \
-                                        gradient; thin: each seed; thick: mean; the values are in \
-                                        noise_metrics.json)"
+                    "Energy in the mask, pointing game and scatter (lower \
+                                        is smoother) of SmoothGrad against the noise level on the \
+                                        metric images (0% is the gradient; thin: each seed; \
+                                        thick: mean; the values are in noise_metrics.json)"
                 }
                 "deletion_insertion.png" => "Mean deletion and insertion curves of each method",
                 _ => name,

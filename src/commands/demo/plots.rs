@@ -1,6 +1,6 @@
 //! The demo's plots, drawn with `plotters` into a pixel buffer and saved as PNG by
 //! `smoothgrad-viz`: the Monte-Carlo standard error against `N` (log-log, with the `1/sqrt(N)`
-//! line), localization against the noise level, and the deletion and insertion curves.
+//! line), localization and scatter against the noise level, and the deletion and insertion curves.
 
 use std::path::{Path, PathBuf};
 
@@ -9,11 +9,13 @@ use plotters::prelude::*;
 
 use super::canvas::{plot_error, register, save_rgb, FONT};
 use super::methods::METHODS;
-use super::sweeps::{log_log_slope, StdError};
+use super::sweeps::{log_log_slope, NoisePoint, StdError};
 use crate::error::Result;
 
 /// Plot size in pixels.
 const SIZE: (u32, u32) = (900, 520);
+/// The size of a plot of three panels side by side.
+const WIDE: (u32, u32) = (1350, 520);
 
 /// One colour per method, in [`METHODS`] order (matplotlib's tab10).
 const COLOURS: [RGBColor; 6] = [
@@ -29,11 +31,20 @@ type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 /// Draws with `draw` on a white `SIZE` canvas and saves it as `path`.
 fn plot(path: PathBuf, draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Result<PathBuf> {
+    plot_sized(path, SIZE, draw)
+}
+
+/// Draws with `draw` on a white canvas of `size` pixels and saves it as `path`.
+fn plot_sized(
+    path: PathBuf,
+    size: (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> Result<()>,
+) -> Result<PathBuf> {
     register();
-    let (w, h) = SIZE;
+    let (w, h) = size;
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
         draw(&root)?;
         root.present().map_err(plot_error)?;
     }
@@ -149,36 +160,51 @@ fn ticks_1_2_5(range: std::ops::Range<f64>) -> Vec<f64> {
         .collect()
 }
 
-/// Energy in the mask and the pointing game of SmoothGrad against the noise level: each seed's
-/// curve (thin) and their mean (thick).
+/// Energy in the mask, the pointing game and the scatter of SmoothGrad against the noise level:
+/// each seed's curve (thin) and their mean (thick).
 pub fn localization_vs_noise(
     levels: &[f64],
-    per_seed: &[Vec<(f64, f64)>],
+    per_seed: &[Vec<NoisePoint>],
     out: &Path,
 ) -> Result<PathBuf> {
-    plot(out.join("noise_metrics.png"), |root| {
-        let panels = root.split_evenly((1, 2));
-        for (k, (panel, name)) in panels
+    let names = [
+        "energy in the mask",
+        "pointing game",
+        "scatter (lower: smoother)",
+    ];
+    plot_sized(out.join("noise_metrics.png"), WIDE, |root| {
+        let panels = root.split_evenly((1, 3));
+        for (k, (panel, ((_, pick), name))) in panels
             .iter()
-            .zip(["energy in the mask", "pointing game"])
+            .zip(NoisePoint::METRICS.iter().zip(names))
             .enumerate()
         {
-            let pick = |p: &(f64, f64)| if k == 0 { p.0 } else { p.1 };
             let hi = per_seed.iter().flatten().map(pick).fold(0f64, f64::max);
-            let lo = per_seed.iter().flatten().map(pick).fold(1f64, f64::min);
+            let lo = per_seed
+                .iter()
+                .flatten()
+                .map(pick)
+                .fold(f64::INFINITY, f64::min);
+            // Energy and pointing are shares in [0, 1]; the scatter is any non-negative ratio.
+            let top = if k < 2 {
+                (hi + 0.05).min(1.0)
+            } else {
+                hi * 1.05
+            };
+            let bottom = if k < 2 { lo - 0.05 } else { lo * 0.95 };
             let mut chart = ChartBuilder::on(panel)
-                .caption(format!("SmoothGrad: {name}"), (FONT, 20))
-                .margin(12)
+                .caption(format!("SmoothGrad: {name}"), (FONT, 18))
+                .margin(10)
                 .x_label_area_size(44)
-                .y_label_area_size(56)
-                .build_cartesian_2d(0f64..52f64, (lo - 0.05).max(0.0)..(hi + 0.05).min(1.0))
+                .y_label_area_size(52)
+                .build_cartesian_2d(0f64..52f64, bottom.max(0.0)..top.max(bottom + 1e-6))
                 .map_err(plot_error)?;
             chart
                 .configure_mesh()
-                .x_desc("noise level sigma / (max - min), %")
+                .x_desc("noise sigma / (max - min), %")
                 .y_desc(name)
-                .label_style((FONT, 14))
-                .axis_desc_style((FONT, 15))
+                .label_style((FONT, 13))
+                .axis_desc_style((FONT, 14))
                 .draw()
                 .map_err(plot_error)?;
             for seed in per_seed {

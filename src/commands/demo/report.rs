@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::methods::METHODS;
 use super::scores::{mean_std, MethodScores};
+use super::sweeps::NoisePoint;
 use crate::error::{CliError, Result};
 
 /// One run's scores: a seed (or the user's model) and every method's [`MethodScores`].
@@ -19,7 +20,7 @@ pub struct Run {
 
 /// The metrics of [`MethodScores`]: `(key, heading, getter)`.
 type Getter = fn(&MethodScores) -> Option<f64>;
-const METRICS: [(&str, &str, Getter); 5] = [
+const METRICS: [(&str, &str, Getter); 6] = [
     ("energy_in_mask", "energy in mask ↑", |s| s.energy_in_mask),
     ("pointing_game", "pointing game ↑", |s| s.pointing_game),
     ("deletion_auc", "deletion AUC ↓", |s| Some(s.deletion_auc)),
@@ -29,6 +30,7 @@ const METRICS: [(&str, &str, Getter); 5] = [
     ("randomization_spearman", "randomization ↓", |s| {
         s.randomization_spearman
     }),
+    ("scatter", "scatter ↓", |s| Some(s.scatter)),
 ];
 
 /// Metric `get` of method `m` over the runs, when every run has it.
@@ -59,15 +61,14 @@ pub fn metrics_json(runs: &[Run]) -> Value {
     Value::Object(root)
 }
 
-/// The localization-against-noise sweep as JSON: `{"noise_percent": [..], "energy_in_mask":
-/// {"mean": [..], "std": [..], "<run>": [..], ..}, "pointing_game": {..}}`, one value per noise
-/// level (0% is the gradient); mean and sample standard deviation over the runs.
-pub fn noise_sweep_json(levels: &[f64], runs: &[Run], sweep: &[Vec<(f64, f64)>]) -> Value {
+/// The scores-against-noise sweep as JSON: `{"noise_percent": [..], "energy_in_mask":
+/// {"mean": [..], "std": [..], "<run>": [..], ..}, "pointing_game": {..}, "scatter": {..}}`, one
+/// value per noise level (0% is the gradient); mean and sample standard deviation over the runs.
+pub fn noise_sweep_json(levels: &[f64], runs: &[Run], sweep: &[Vec<NoisePoint>]) -> Value {
     let mut root = Map::new();
     let percent: Vec<f64> = levels.iter().map(|l| 100.0 * l).collect();
     root.insert("noise_percent".into(), json!(percent));
-    for (k, metric) in ["energy_in_mask", "pointing_game"].into_iter().enumerate() {
-        let pick = |p: &(f64, f64)| if k == 0 { p.0 } else { p.1 };
+    for (metric, pick) in NoisePoint::METRICS {
         let mut entry = Map::new();
         let stats: Vec<(f64, f64)> = (0..levels.len())
             .map(|i| mean_std(&sweep.iter().map(|s| pick(&s[i])).collect::<Vec<_>>()))
@@ -254,12 +255,22 @@ mod tests {
             name: name.into(),
             scores: vec![],
         };
-        let sweep = vec![vec![(0.25, 1.0), (0.5, 0.0)], vec![(0.75, 0.0), (0.5, 0.0)]];
+        let point = |energy, pointing, scatter| NoisePoint {
+            energy,
+            pointing,
+            scatter,
+        };
+        let sweep = vec![
+            vec![point(0.25, 1.0, 2.0), point(0.5, 0.0, 1.0)],
+            vec![point(0.75, 0.0, 1.0), point(0.5, 0.0, 0.5)],
+        ];
         let v = noise_sweep_json(&[0.0, 0.1], &[run("seed 0"), run("seed 1")], &sweep);
         assert_eq!(v["noise_percent"], json!([0.0, 10.0]));
         assert_eq!(v["energy_in_mask"]["seed 1"], json!([0.75, 0.5]));
         assert_eq!(v["energy_in_mask"]["mean"], json!([0.5, 0.5]));
         assert_eq!(v["pointing_game"]["mean"], json!([0.5, 0.0]));
+        assert_eq!(v["scatter"]["mean"], json!([1.5, 0.75]));
+        assert_eq!(v["scatter"]["seed 0"], json!([2.0, 1.0]));
         let std = v["pointing_game"]["std"][0].as_f64().unwrap();
         assert!((std - 0.5f64.sqrt()).abs() < 1e-12);
     }

@@ -11,11 +11,18 @@
 //! - **randomization** (lower is better): the Spearman rank correlation between a method's map
 //!   and its map on the same model with freshly re-initialised weights (Adebayo et al. 2018).
 //!
-//! The first two need the object masks and the last a model that can be re-initialised, so a
-//! user's own model and images (no masks) get only deletion and insertion.
+//! Added later, after a first choice of the noise level and before the second (the README's
+//! "How the noise level was chosen"), to measure what the figures show:
+//!
+//! - **scatter** (lower is smoother): the normalized total variation of the channel-summed
+//!   absolute map, mean |4-neighbour difference| / mean value, [`scatter`].
+//!
+//! Energy and pointing need the object masks and randomization a model that can be
+//! re-initialised, so a user's own model and images (no masks) get deletion, insertion and
+//! scatter.
 
 use smoothgrad::metrics::{
-    energy_in_mask, pointing_game, reduce_abs_channels, spearman, Deletion, Insertion,
+    energy_in_mask, pointing_game, reduce_abs_channels, scatter, spearman, Deletion, Insertion,
 };
 use smoothgrad::Model;
 use smoothgrad_autograd::Tensor;
@@ -46,6 +53,8 @@ pub struct MethodScores {
     pub insertion_auc: f64,
     /// Spearman correlation with the randomized model's map, when one is given.
     pub randomization_spearman: Option<f64>,
+    /// Mean [`scatter`] of the channel-summed absolute maps.
+    pub scatter: f64,
     /// The mean deletion curve (probability at each of the 33 fractions).
     pub deletion_curve: Vec<f64>,
     /// The mean insertion curve.
@@ -72,6 +81,13 @@ pub fn localization(maps: &Tensor, masks: &[&[bool]]) -> (f64, f64) {
     (energy / n, hits / n)
 }
 
+/// The mean [`scatter`] of the channel-summed absolute maps of an `[N, C, H, W]` batch.
+pub fn mean_scatter(maps: &Tensor) -> f64 {
+    let (n, h, w) = (maps.shape()[0], maps.shape()[2], maps.shape()[3]);
+    let total: f64 = (0..n).map(|i| scatter(&abs_map(maps, i), h, w)).sum();
+    total / n.max(1) as f64
+}
+
 /// Every method's scores on `batch` from its `maps` (the [`methods::attributions`] of the
 /// batch, in [`METHODS`] order), without the randomization check.
 pub fn evaluate(
@@ -83,7 +99,10 @@ pub fn evaluate(
     let n = batch.targets.len();
     let mut all = Vec::with_capacity(METHODS.len());
     for m in maps {
-        let mut s = MethodScores::default();
+        let mut s = MethodScores {
+            scatter: mean_scatter(m),
+            ..MethodScores::default()
+        };
         if let Some(masks) = &batch.masks {
             let (energy, pointing) = localization(m, masks);
             s.energy_in_mask = Some(energy);
@@ -167,5 +186,17 @@ mod tests {
         let miss = [false, false, false, true];
         // Pixel 3 is 1.41 px from the peak at pixel 0: outside the 1 px tolerance.
         assert_eq!(localization(&maps, &[&miss]), (0.0, 0.0));
+    }
+
+    #[test]
+    fn mean_scatter_averages_the_images_absolute_maps() {
+        // Image 0: a 2-channel 2x2 map that sums to the constant |.| map [2, 2, 2, 2] (scatter
+        // 0); image 1: the 0/1 checkerboard (scatter 2), sign ignored.
+        let data = vec![
+            1.0, -2.0, 1.0, 0.0, -1.0, 0.0, 1.0, 2.0, // image 0
+            1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, // image 1
+        ];
+        let maps = Tensor::from_vec(data, &[2, 2, 2, 2]).unwrap();
+        assert!((mean_scatter(&maps) - 1.0).abs() < 1e-12);
     }
 }

@@ -1,11 +1,11 @@
-//! The measured sweeps behind the plots: localization against the noise level, and the
-//! Monte-Carlo standard error of the SmoothGrad mean against the sample count `N`.
+//! The measured sweeps behind the plots: localization and scatter against the noise level, and
+//! the Monte-Carlo standard error of the SmoothGrad mean against the sample count `N`.
 
 use smoothgrad::{Gradient, Model, Operator, Targets};
 use smoothgrad_autograd::Tensor;
 
 use super::methods::{self, Smoothing};
-use super::scores::localization;
+use super::scores::{localization, mean_scatter};
 use crate::error::Result;
 
 /// Relative noise levels of the localization sweep (0 is the plain gradient).
@@ -14,8 +14,38 @@ pub const METRIC_LEVELS: [f64; 8] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5];
 /// Sample counts of the standard-error measurement.
 pub const SE_COUNTS: [usize; 7] = [1, 2, 5, 10, 20, 50, 100];
 
-/// Energy in the mask and pointing rate of SmoothGrad at each of [`METRIC_LEVELS`] (otherwise
-/// as `smoothing`). `known` holds maps already computed with the same images and settings at
+/// SmoothGrad's scores at one noise level, averaged over the images.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoisePoint {
+    /// Energy in the mask.
+    pub energy: f64,
+    /// Pointing-game hit rate.
+    pub pointing: f64,
+    /// Scatter (normalized total variation) of the absolute maps.
+    pub scatter: f64,
+}
+
+impl NoisePoint {
+    /// `(key in noise_metrics.json, getter)` of each score.
+    pub const METRICS: [(&'static str, fn(&NoisePoint) -> f64); 3] = [
+        ("energy_in_mask", |p| p.energy),
+        ("pointing_game", |p| p.pointing),
+        ("scatter", |p| p.scatter),
+    ];
+
+    /// The scores of `maps` `[N, C, H, W]` against the images' `masks`.
+    pub fn of(maps: &Tensor, masks: &[&[bool]]) -> Self {
+        let (energy, pointing) = localization(maps, masks);
+        NoisePoint {
+            energy,
+            pointing,
+            scatter: mean_scatter(maps),
+        }
+    }
+}
+
+/// Energy in the mask, pointing rate and scatter of SmoothGrad at each of [`METRIC_LEVELS`]
+/// (otherwise as `smoothing`). `known` holds maps already computed with the same images and settings at
 /// some levels (the gradient at 0, the demo's own SmoothGrad at its level); they are scored
 /// instead of being computed again, which gives the same maps.
 pub fn localization_vs_noise(
@@ -25,7 +55,7 @@ pub fn localization_vs_noise(
     masks: &[&[bool]],
     smoothing: Smoothing,
     known: &[(f64, &Tensor)],
-) -> Result<Vec<(f64, f64)>> {
+) -> Result<Vec<NoisePoint>> {
     let find = |level: f64| known.iter().find(|k| k.0 == level).map(|k| k.1);
     let missing: Vec<f64> = METRIC_LEVELS
         .into_iter()
@@ -37,8 +67,8 @@ pub fn localization_vs_noise(
         .iter()
         .map(|&level| {
             Ok(match find(level) {
-                Some(map) => localization(map, masks),
-                None => localization(&computed.next().expect("one map per missing level"), masks),
+                Some(map) => NoisePoint::of(map, masks),
+                None => NoisePoint::of(&computed.next().expect("one map per missing level"), masks),
             })
         })
         .collect()
@@ -169,15 +199,19 @@ mod tests {
         assert_eq!(fresh.len(), METRIC_LEVELS.len());
         assert_eq!(fresh[3], reused[3]);
         assert!(
-            (fresh[0].0 - reused[0].0).abs() < 1e-6,
+            (fresh[0].energy - reused[0].energy).abs() < 1e-6,
             "{fresh:?} {reused:?}"
         );
+        assert!((fresh[0].scatter - reused[0].scatter).abs() < 1e-4);
         assert_eq!(fresh[1..], reused[1..]);
-        // The noise matters: the levels do not all score alike.
+        // The noise matters: the levels do not all score alike, and averaging smooths.
         assert!(
-            fresh.iter().any(|f| (f.0 - fresh[0].0).abs() > 1e-4),
+            fresh
+                .iter()
+                .any(|f| (f.energy - fresh[0].energy).abs() > 1e-4),
             "{fresh:?}"
         );
+        assert!(fresh[4].scatter < fresh[0].scatter, "{fresh:?}");
     }
 
     #[test]
