@@ -92,7 +92,7 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
     }
     assert_eq!(metrics.as_object().unwrap().len(), methods.len());
 
-    // The localization sweep: every level, and at the demo's default (5%) the SmoothGrad scores
+    // The localization sweep: every level, and at the demo's default (10%) the SmoothGrad scores
     // of metrics.json (the same maps), at 0% the gradient's.
     let sweep: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("noise_metrics.json")).unwrap())
@@ -109,12 +109,12 @@ fn quick_demo_writes_figures_metrics_and_a_usable_model() {
             0.0..=1.0
         };
         assert!(seed0.iter().all(|v| range.contains(v)), "{seed0:?}");
-        assert_eq!(seed0[1], metrics["smoothgrad"][metric].as_f64().unwrap());
+        assert_eq!(seed0[2], metrics["smoothgrad"][metric].as_f64().unwrap());
         assert_eq!(seed0[0], metrics["gradient"][metric].as_f64().unwrap());
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
-        html.contains("at 5% noise"),
+        html.contains("at 10% noise"),
         "the report names the noise level"
     );
 

@@ -134,8 +134,10 @@ const SCENES: ScenesConfig = ScenesConfig {
 pub const CHOSEN: &str = "plain-bn-max";
 
 /// SmoothGrad's noise level in the demo, relative to each input's range (`--noise` in percent
-/// overrides it).
-pub const CHOSEN_NOISE: f64 = 0.05;
+/// overrides it): 10%, chosen by the README's second rule on seeds 103-105 (the lowest mean
+/// SmoothGrad scatter among the levels whose mean energy in the mask and pointing game are not
+/// below the gradient's).
+pub const CHOSEN_NOISE: f64 = 0.10;
 
 /// The setup named `name`.
 pub fn find(name: &str) -> Option<&'static Setup> {
