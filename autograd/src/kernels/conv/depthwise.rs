@@ -374,6 +374,9 @@ pub(super) fn backward_weight<T: Scalar>(g: &Conv2dGeometry, x: &[T], dy: &[T]) 
     const OP: &str = "conv2d_backward_weight";
     g.check_len(OP, "x", x.len(), g.input_shape());
     g.check_len(OP, "dy", dy.len(), g.output_shape());
+    if square::applies(g) {
+        return square::backward_weight(g, x, dy);
+    }
     let (m, k, hw, plane) = (g.o / g.c, g.kh * g.kw, g.out_h * g.out_w, g.h * g.w);
     let sw = g.options.stride[1];
     let taps = taps(g);

@@ -1,5 +1,5 @@
 //! Square `K x K` depthwise kernels for `K` = 3 and 5 (dilation 1, column stride 1 or 2:
-//! MobileNet's, EfficientNet's and MnasNet's depthwise layers), forward and input gradient, as
+//! MobileNet's, EfficientNet's and MnasNet's depthwise layers), forward and gradients, as
 //! sums of at most `K*K` taps `out[j] += w_t * s_t[j]` over contiguous source rows
 //! ([`super::taps`], unrolled and fused where the CPU allows). With `L = (K - 1) / 2`:
 //!
@@ -23,7 +23,7 @@
 //! results are identical on one CPU.
 
 use super::layout::{Flat, Phases};
-use super::taps::{Simd, Taps};
+use super::taps::{Simd, Taps, LANES};
 use super::{input_row, pad_plane, Conv2dGeometry};
 use crate::scalar::Scalar;
 
@@ -54,6 +54,15 @@ pub(super) fn backward_input<T: Scalar>(g: &Conv2dGeometry, w: &[T], dy: &[T]) -
     match g.kh {
         3 => backward_input_k::<T, 3>(g, w, dy),
         5 => backward_input_k::<T, 5>(g, w, dy),
+        k => unreachable!("a {k}x{k} kernel"),
+    }
+}
+
+/// The weight gradient (see [`backward_weight_k`]), `dw` of shape `[o, 1, K, K]`.
+pub(super) fn backward_weight<T: Scalar>(g: &Conv2dGeometry, x: &[T], dy: &[T]) -> Vec<T> {
+    match g.kh {
+        3 => backward_weight_k::<T, 3>(g, x, dy),
+        5 => backward_weight_k::<T, 5>(g, x, dy),
         k => unreachable!("a {k}x{k} kernel"),
     }
 }
@@ -261,3 +270,42 @@ fn backward_input_s2<T: Scalar, const K: usize>(g: &Conv2dGeometry, w: &[T], dy:
 
 #[cfg(test)]
 mod tests;
+
+/// The weight gradient, `dw[o, p, q] = sum_{n, i, j} dy[n, o, i, j] xp[n, o / m, r_p, j*sw + q]`
+/// over the padded rows stored by [`Phases`] (as in the forward pass): per output row and
+/// kernel row, `K` dot products sharing the row of `dy` ([`Simd::dots`]), kept in vector partial
+/// sums through the plane and reduced in lane order at its end.
+fn backward_weight_k<T: Scalar, const K: usize>(g: &Conv2dGeometry, x: &[T], dy: &[T]) -> Vec<T> {
+    let simd = Simd::detect();
+    let (m, hw, plane) = (g.o / g.c, g.out_h * g.out_w, g.h * g.w);
+    let pw = g.options.padding[1];
+    let layout = Phases {
+        width: g.w + 2 * pw,
+        sw: g.options.stride[1],
+    };
+    let mut xp = vec![T::zero(); g.h * layout.width];
+    let mut dw = vec![T::zero(); g.o * K * K];
+    for (idx, xc) in x.chunks_exact(plane).enumerate() {
+        layout.fill(simd, xc, g.w, pw, &mut xp);
+        let (n, c) = (idx / g.c, idx % g.c);
+        for o in c * m..(c + 1) * m {
+            let mut acc = [[[T::zero(); LANES]; K]; K];
+            let dyp = &dy[(n * g.o + o) * hw..][..hw];
+            for (i, dyrow) in dyp.chunks_exact(g.out_w).enumerate() {
+                for (p, acc_p) in acc.iter_mut().enumerate() {
+                    let Some(r) = input_row(g, i, p) else {
+                        continue;
+                    };
+                    let row = &xp[r * layout.width..][..layout.width];
+                    let src: [&[T]; K] = std::array::from_fn(|q| layout.tap(row, q, g.out_w));
+                    simd.dots(dyrow, &src, acc_p);
+                }
+            }
+            let dwk = &mut dw[o * K * K..][..K * K];
+            for (d, lanes) in dwk.iter_mut().zip(acc.iter().flatten()) {
+                *d = lanes.iter().fold(*d, |s, &v| s + v);
+            }
+        }
+    }
+    dw
+}

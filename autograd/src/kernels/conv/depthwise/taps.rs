@@ -95,6 +95,45 @@ fn taps_fma<T: Scalar>(out: &mut [T], src: &[&[T]], w: &[T]) {
     taps_any::<T, true>(out, src, w);
 }
 
+/// Lanes of the partial sums of [`Simd::dots`].
+pub(super) const LANES: usize = 8;
+
+/// `acc[t][l] += sum_{j = l mod LANES} dy[j] * src[t][j]`: `K` dot products sharing `dy`, each
+/// in [`LANES`] partial sums (one vector), the tail's elements in the first lanes.
+#[inline(always)]
+fn dots_any<T: Scalar, const K: usize, const FMA: bool>(
+    dy: &[T],
+    src: &[&[T]; K],
+    acc: &mut [[T; LANES]; K],
+) {
+    let n = dy.len();
+    let src: [&[T]; K] = std::array::from_fn(|t| &src[t][..n]);
+    let mut a = *acc;
+    let blocks = n / LANES * LANES;
+    for j in (0..blocks).step_by(LANES) {
+        let d: &[T; LANES] = dy[j..j + LANES].try_into().expect("a full block");
+        for (at, s) in a.iter_mut().zip(&src) {
+            let xs: &[T; LANES] = s[j..j + LANES].try_into().expect("a full block");
+            for ((v, &u), &x) in at.iter_mut().zip(d).zip(xs) {
+                *v = madd::<T, FMA>(u, x, *v);
+            }
+        }
+    }
+    for (at, s) in a.iter_mut().zip(&src) {
+        for ((v, &u), &x) in at.iter_mut().zip(&dy[blocks..]).zip(&s[blocks..]) {
+            *v = madd::<T, FMA>(u, x, *v);
+        }
+    }
+    *acc = a;
+}
+
+/// [`dots_any`] compiled for AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn dots_fma<T: Scalar, const K: usize>(dy: &[T], src: &[&[T]; K], acc: &mut [[T; LANES]; K]) {
+    dots_any::<T, K, true>(dy, src, acc);
+}
+
 /// `even[t] = src[2t]`, `odd[t] = src[2t + 1]` for as many pairs as all three hold.
 #[inline(always)]
 fn split_any<T: Scalar>(src: &[T], even: &mut [T], odd: &mut [T]) {
@@ -165,6 +204,24 @@ impl Simd {
             return;
         }
         taps_any::<T, false>(out, src, w);
+    }
+
+    /// `acc[t][l] += sum_{j = l mod LANES} dy[j] * src[t][j]` (every `src[t]` at least as
+    /// long as `dy`): `K` dot products in partial sums, each added in order of `j`.
+    #[inline]
+    pub(super) fn dots<T: Scalar, const K: usize>(
+        self,
+        dy: &[T],
+        src: &[&[T]; K],
+        acc: &mut [[T; LANES]; K],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if self.fma {
+            // SAFETY: as in `taps`.
+            unsafe { dots_fma(dy, src, acc) };
+            return;
+        }
+        dots_any::<T, K, false>(dy, src, acc);
     }
 
     /// `even[t] = src[2t]`, `odd[t] = src[2t + 1]` for as many pairs as all three hold.

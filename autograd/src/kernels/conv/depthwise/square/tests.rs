@@ -1,5 +1,6 @@
-//! The square depthwise kernels against the naive loops (`f64` to rounding, `f32` to a tight
-//! tolerance), and their per-sample determinism across batches and threads.
+//! The square depthwise kernels (forward, input and weight gradients) against the naive loops
+//! (`f64` to rounding, `f32` to a tight tolerance), and the per-sample determinism of the forward
+//! pass and input gradient across batches and threads.
 
 use super::super::super::tests::{data, reference};
 use super::*;
@@ -63,16 +64,20 @@ fn match_naive_loops_in_f64_and_f32() {
         let w = data(g.o * g.kh * g.kw, seed + 1);
         let b = data(g.o, seed + 2);
         let dy = data(g.output_shape().iter().product(), seed + 3);
-        let [y, dx, _] = reference(g, &x, &w, &b, &dy);
+        let [y, dx, dw] = reference(g, &x, &w, &b, &dy);
         assert_close("y", &forward(g, &x, &w, Some(&b)), &y, 1e-13, g);
         assert_close("dx", &backward_input(g, &w, &dy), &dx, 1e-13, g);
+        assert_close("dw", &backward_weight(g, &x, &dy), &dw, 1e-13, g);
         // f32 inputs: the f64 reference on the same rounded values, 25 taps of size <= 1.
         let (xf, wf, bf, dyf) = (to_f32(&x), to_f32(&w), to_f32(&b), to_f32(&dy));
-        let [y, dx, _] = reference(g, &to_f64(&xf), &to_f64(&wf), &to_f64(&bf), &to_f64(&dyf));
+        let [y, dx, dw] = reference(g, &to_f64(&xf), &to_f64(&wf), &to_f64(&bf), &to_f64(&dyf));
         let yf = forward(g, &xf, &wf, Some(&bf));
         assert_close("y f32", &to_f64(&yf), &y, 1e-5, g);
         let dxf = backward_input(g, &wf, &dyf);
         assert_close("dx f32", &to_f64(&dxf), &dx, 1e-5, g);
+        // dw sums up to n * out_h * out_w products (about 1500 here).
+        let dwf = backward_weight(g, &xf, &dyf);
+        assert_close("dw f32", &to_f64(&dwf), &dw, 1e-4, g);
     }
 }
 
