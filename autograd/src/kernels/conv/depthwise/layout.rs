@@ -115,4 +115,59 @@ impl<T: Scalar> Flat<T> {
         taps.run(simd, &mut self.out);
         self.out.chunks_exact(wp).map(move |row| &row[..ow])
     }
+
+    /// One plane of a `K x K` correlation at stride 2 in both dimensions, `y[i, j] = b +
+    /// sum_{p, q} wk[K*p + q] sp[2i + p, 2j + q]` (`sp` padded as in [`Flat::plane_s1`]): the
+    /// rows of `y`, `((h + 2ph - K) / 2 + 1) x ((w + 2pw - K) / 2 + 1)`.
+    ///
+    /// The padded plane is split into its four phases `P_ab[u, v] = sp[2u + a, 2v + b]`, each
+    /// stored flat at width `wq = ceil(wp / 2)`; then `y[i, j] = b + sum_{p, q} wk[K*p + q]
+    /// P_{p%2, q%2}[i + p/2, j + q/2]`, so output `k = i*wq + j` reads phase `(p%2, q%2)` at
+    /// `k + (p/2)*wq + q/2`: the whole plane is again one `K*K`-tap flat row (the columns past
+    /// the output's width, about `K / 2` per row, computed and dropped). Every call on one
+    /// scratch must share `[h, w]` and `[ph, pw]`.
+    pub(super) fn plane_s2<const K: usize>(
+        &mut self,
+        simd: Simd,
+        src: &[T],
+        [h, w]: [usize; 2],
+        [ph, pw]: [usize; 2],
+        wk: &[T],
+        b: T,
+    ) -> impl Iterator<Item = &[T]> + '_ {
+        let (hp, wp) = (h + 2 * ph, w + 2 * pw);
+        let (oh, ow) = ((hp - K) / 2 + 1, (wp - K) / 2 + 1);
+        // One more zero row per phase: the dropped columns of the last rows read past the end.
+        let (hq, wq) = (hp.div_ceil(2) + 1, wp.div_ceil(2));
+        let size = hq * wq;
+        self.src.resize(4 * size, T::zero());
+        let pairs = w / 2;
+        for (r, x) in src.chunks_exact(w).enumerate() {
+            let (a, u) = ((r + ph) % 2, (r + ph) / 2);
+            let (even, odd) = self.src[2 * a * size..][..2 * size].split_at_mut(size);
+            let (even, odd) = (&mut even[u * wq..][..wq], &mut odd[u * wq..][..wq]);
+            // Column s is padded column s + pw (see `Phases::fill`).
+            let (first, second) = if pw.is_multiple_of(2) {
+                (&mut even[pw / 2..], &mut odd[pw / 2..])
+            } else {
+                (&mut odd[pw / 2..], &mut even[pw / 2 + 1..])
+            };
+            simd.split(&x[..2 * pairs], &mut first[..pairs], &mut second[..pairs]);
+            if w % 2 == 1 {
+                first[pairs] = x[w - 1];
+            }
+        }
+        let n = oh * wq;
+        self.out.clear();
+        self.out.resize(n, b);
+        let mut taps = Taps::new();
+        for p in 0..K {
+            for q in 0..K {
+                let phase = &self.src[(2 * (p % 2) + q % 2) * size..][..size];
+                taps.push(&phase[(p / 2) * wq + q / 2..][..n], wk[p * K + q]);
+            }
+        }
+        taps.run(simd, &mut self.out);
+        self.out.chunks_exact(wq).map(move |row| &row[..ow])
+    }
 }

@@ -5,7 +5,8 @@
 //!
 //! - Forward, `y[i, j] = b + sum_{p, q} w[p, q] xp[r_p, j*sw + q]` with `xp` the plane padded by
 //!   `pw` zero columns on each side and `r_p = i*sh + p - ph` (rows outside the image dropped).
-//!   At stride 1 the whole plane is one flat correlation ([`Flat::plane_s1`]); otherwise each
+//!   At stride 1 or 2 the whole plane is one flat correlation ([`Flat::plane_s1`],
+//!   [`Flat::plane_s2`] over the plane's four stride-2 phases); otherwise each
 //!   padded row is stored by [`Phases`] (at column stride 2 de-interleaved, even columns then
 //!   odd), so tap `q` reads phase `q % 2` from offset `q / 2` with unit stride.
 //! - Input gradient at stride 1 (padding at most `K - 1`): the forward pass on `dy` with the
@@ -67,8 +68,9 @@ pub(super) fn backward_weight<T: Scalar>(g: &Conv2dGeometry, x: &[T], dy: &[T]) 
     }
 }
 
-/// The forward pass at stride 1: [`Flat::plane_s1`] per output channel.
-fn forward_s1<T: Scalar, const K: usize>(
+/// The forward pass at stride 1 or 2 (both dimensions): [`Flat::plane_s1`] or
+/// [`Flat::plane_s2`] per output channel.
+fn forward_flat<T: Scalar, const K: usize>(
     g: &Conv2dGeometry,
     x: &[T],
     w: &[T],
@@ -84,8 +86,14 @@ fn forward_s1<T: Scalar, const K: usize>(
         let xc = &x[(n * g.c + o / m) * plane..][..plane];
         let b = bias.map_or(T::zero(), |b| b[o]);
         let wk = &w[o * K * K..][..K * K];
-        let rows = flat.plane_s1::<K>(simd, xc, [g.h, g.w], g.options.padding, wk, b);
-        rows.for_each(|row| y.extend_from_slice(row));
+        let (size, pad) = ([g.h, g.w], g.options.padding);
+        if g.options.stride == [1, 1] {
+            let rows = flat.plane_s1::<K>(simd, xc, size, pad, wk, b);
+            rows.for_each(|row| y.extend_from_slice(row));
+        } else {
+            let rows = flat.plane_s2::<K>(simd, xc, size, pad, wk, b);
+            rows.for_each(|row| y.extend_from_slice(row));
+        }
     }
     y
 }
@@ -97,8 +105,8 @@ fn forward_k<T: Scalar, const K: usize>(
     w: &[T],
     bias: Option<&[T]>,
 ) -> Vec<T> {
-    if g.options.stride == [1, 1] {
-        return forward_s1::<T, K>(g, x, w, bias);
+    if matches!(g.options.stride, [1, 1] | [2, 2]) {
+        return forward_flat::<T, K>(g, x, w, bias);
     }
     let simd = Simd::detect();
     let (m, hw, plane) = (g.o / g.c, g.out_h * g.out_w, g.h * g.w);
