@@ -37,7 +37,14 @@ impl Phases {
     /// the row, then zeros; columns past `width` dropped), stored by [`Phases::slot`]. Only the
     /// image's columns are written: `buf` must hold zeros elsewhere (from its creation, or from
     /// an earlier fill with the same `w` and `left`).
-    pub(super) fn fill<T: Scalar>(self, simd: Simd, src: &[T], w: usize, left: usize, buf: &mut [T]) {
+    pub(super) fn fill<T: Scalar>(
+        self,
+        simd: Simd,
+        src: &[T],
+        w: usize,
+        left: usize,
+        buf: &mut [T],
+    ) {
         let keep = w.min(self.width.saturating_sub(left));
         let rows = buf.chunks_exact_mut(self.width).zip(src.chunks_exact(w));
         if self.sw == 1 {

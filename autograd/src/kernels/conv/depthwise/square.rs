@@ -244,7 +244,13 @@ fn backward_input_s2<T: Scalar, const K: usize>(g: &Conv2dGeometry, w: &[T], dy:
     for (idx, dxp) in dx.chunks_exact_mut(plane).enumerate() {
         let (n, c) = (idx / g.c, idx % g.c);
         for o in c * m..(c + 1) * m {
-            pad_plane(&dy[(n * g.o + o) * hw..][..hw], g.out_w, half, width, &mut d);
+            pad_plane(
+                &dy[(n * g.o + o) * hw..][..hw],
+                g.out_w,
+                half,
+                width,
+                &mut d,
+            );
             let wk = &w[o * K * K..][..K * K];
             for (r, dxrow) in dxp.chunks_exact_mut(g.w).enumerate() {
                 let (mut taps_e, mut taps_o) = (Taps::new(), Taps::new());

@@ -295,7 +295,11 @@ mod tests {
     fn every_tap_count_matches_plain_sums() {
         let n = 59;
         let rows: Vec<Vec<f64>> = (0..MAX_TAPS)
-            .map(|t| (0..n).map(|j| ((t * 31 + j * 7) % 13) as f64 - 6.0).collect())
+            .map(|t| {
+                (0..n)
+                    .map(|j| ((t * 31 + j * 7) % 13) as f64 - 6.0)
+                    .collect()
+            })
             .collect();
         let w: Vec<f64> = (0..MAX_TAPS).map(|t| t as f64 * 0.5 - 3.0).collect();
         for simd in [Simd { fma: false }, Simd::detect()] {
@@ -318,8 +322,14 @@ mod tests {
             let src: Vec<f32> = (0..len).map(|v| v as f32).collect();
             let (mut even, mut odd) = (vec![0.0; len.div_ceil(2)], vec![0.0; len / 2]);
             simd.split(&src, &mut even, &mut odd);
-            assert!(even[..len / 2].iter().enumerate().all(|(t, &v)| v == (2 * t) as f32));
-            assert!(odd.iter().enumerate().all(|(t, &v)| v == (2 * t + 1) as f32));
+            assert!(even[..len / 2]
+                .iter()
+                .enumerate()
+                .all(|(t, &v)| v == (2 * t) as f32));
+            assert!(odd
+                .iter()
+                .enumerate()
+                .all(|(t, &v)| v == (2 * t + 1) as f32));
             if len % 2 == 1 {
                 even[len / 2] = (len - 1) as f32;
             }

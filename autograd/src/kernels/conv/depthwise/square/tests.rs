@@ -120,7 +120,11 @@ fn samples_do_not_depend_on_their_batch_or_thread() {
         for (n, (ty, tdx)) in threaded.into_iter().enumerate() {
             let (ay, adx) = alone(n);
             let bits = |v: &[f32]| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&ay), bits(&sample(&y, per_y, n)), "y, sample {n}, k {k} s {s}");
+            assert_eq!(
+                bits(&ay),
+                bits(&sample(&y, per_y, n)),
+                "y, sample {n}, k {k} s {s}"
+            );
             assert_eq!(bits(&adx), bits(&sample(&dx, per_x, n)), "dx, sample {n}");
             assert_eq!(bits(&ty), bits(&ay), "y on another thread, sample {n}");
             assert_eq!(bits(&tdx), bits(&adx), "dx on another thread, sample {n}");
