@@ -6,8 +6,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use smoothgrad_autograd::kernels::conv::{
-    conv2d_backward_input, conv2d_backward_input_using, conv2d_forward, conv2d_forward_using,
-    Conv2dAlgorithm, Conv2dGeometry,
+    conv2d_backward_input, conv2d_backward_input_using, conv2d_backward_weight, conv2d_forward,
+    conv2d_forward_using, Conv2dAlgorithm, Conv2dGeometry,
 };
 use smoothgrad_autograd::{Conv2dOptions, Tape, Tensor};
 
@@ -231,11 +231,68 @@ fn bench_depthwise(c: &mut Criterion) {
     group.finish();
 }
 
+/// The depthwise layers of torchvision's `mobilenet_v3_small` at 224x224 (channels, input size,
+/// kernel, stride; padding `k / 2`), batch 2, beside the dense 3x3 reference of
+/// [`bench_depthwise`] (8 -> 8 channels, 56x56, padding 1, batch 8), in GFLOP/s: forward, input
+/// gradient and weight gradient kernels, and forward plus input gradient through the tape. A
+/// layer's cost per FLOP against dense is the reference's GFLOP/s over the layer's, for the same
+/// pass in the same run (`cargo bench --bench ops -- depthwise_mnv3`).
+fn bench_depthwise_layers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("depthwise_mnv3");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(2));
+    group.warm_up_time(std::time::Duration::from_millis(500));
+    let layers: [(&str, [usize; 4], usize, usize, usize); 8] = [
+        ("dense_c8_56_k3_s1", [8, 8, 56, 56], 8, 3, 1),
+        ("dw_c16_112_k3_s2", [2, 16, 112, 112], 16, 3, 2),
+        ("dw_c72_56_k3_s2", [2, 72, 56, 56], 72, 3, 2),
+        ("dw_c88_28_k3_s1", [2, 88, 28, 28], 88, 3, 1),
+        ("dw_c96_28_k5_s2", [2, 96, 28, 28], 96, 5, 2),
+        ("dw_c240_14_k5_s1", [2, 240, 14, 14], 240, 5, 1),
+        ("dw_c288_14_k5_s2", [2, 288, 14, 14], 288, 5, 2),
+        ("dw_c576_7_k5_s1", [2, 576, 7, 7], 576, 5, 1),
+    ];
+    for (label, xs, o, k, s) in layers {
+        let groups = if label.starts_with("dw") { xs[1] } else { 1 };
+        let ws = [o, xs[1] / groups, k, k];
+        let opts = Conv2dOptions::default()
+            .padding(k / 2)
+            .stride(s)
+            .groups(groups);
+        let geom = Conv2dGeometry::new(&xs, &ws, opts).expect("valid");
+        let x = Tensor::<f32>::randn_seeded(&xs, 0);
+        let w = Tensor::<f32>::randn_seeded(&ws, 1);
+        let dy = Tensor::<f32>::randn_seeded(&geom.output_shape(), 2);
+        group.throughput(Throughput::Elements(geom.flops()));
+        group.bench_function(BenchmarkId::new("forward", label), |bench| {
+            bench.iter(|| black_box(conv2d_forward(&geom, x.data(), w.data(), None)));
+        });
+        group.bench_function(BenchmarkId::new("input_backward", label), |bench| {
+            bench.iter(|| black_box(conv2d_backward_input(&geom, w.data(), dy.data())));
+        });
+        group.bench_function(BenchmarkId::new("weight_backward", label), |bench| {
+            bench.iter(|| black_box(conv2d_backward_weight(&geom, x.data(), dy.data())));
+        });
+        group.throughput(Throughput::Elements(2 * geom.flops()));
+        group.bench_function(BenchmarkId::new("tape_forward+input", label), |bench| {
+            bench.iter(|| {
+                let tape = Tape::new();
+                let vx = tape.var(x.clone());
+                let y = vx.conv2d(tape.constant(w.clone()), None, opts);
+                let seed = Tensor::ones(&y.shape());
+                black_box(tape.backward_with(y, seed).wrt(vx))
+            });
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_matmul,
     bench_conv2d,
     bench_conv2d_algorithms,
-    bench_depthwise
+    bench_depthwise,
+    bench_depthwise_layers
 );
 criterion_main!(benches);

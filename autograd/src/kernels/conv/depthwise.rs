@@ -12,7 +12,9 @@
 //! row is `r = i*sh - ph + p*dh` and output column `j` reads input column
 //! `s = j*sw + (q*dw - pw)`; [`Tap`] holds the `j` range for which `s` is inside the image.
 
-mod k3;
+mod layout;
+mod square;
+mod taps;
 
 use super::Conv2dGeometry;
 use crate::scalar::Scalar;
@@ -248,8 +250,8 @@ pub(super) fn forward<T: Scalar>(
     bias: Option<&[T]>,
 ) -> Vec<T> {
     g.check_forward(x, w, bias);
-    if k3::applies(g) {
-        return k3::forward(g, x, w, bias);
+    if square::applies(g) {
+        return square::forward(g, x, w, bias);
     }
     if g.options.stride[1] == 1 {
         return forward_rows(g, x, w, bias);
@@ -298,8 +300,8 @@ pub(super) fn backward_input<T: Scalar>(g: &Conv2dGeometry, w: &[T], dy: &[T]) -
     const OP: &str = "conv2d_backward_input";
     g.check_len(OP, "w", w.len(), g.weight_shape());
     g.check_len(OP, "dy", dy.len(), g.output_shape());
-    if k3::applies(g) {
-        return k3::backward_input(g, w, dy);
+    if square::applies(g) {
+        return square::backward_input(g, w, dy);
     }
     if g.options.stride[1] == 1 {
         return backward_input_rows(g, w, dy);
@@ -372,6 +374,9 @@ pub(super) fn backward_weight<T: Scalar>(g: &Conv2dGeometry, x: &[T], dy: &[T]) 
     const OP: &str = "conv2d_backward_weight";
     g.check_len(OP, "x", x.len(), g.input_shape());
     g.check_len(OP, "dy", dy.len(), g.output_shape());
+    if square::applies(g) {
+        return square::backward_weight(g, x, dy);
+    }
     let (m, k, hw, plane) = (g.o / g.c, g.kh * g.kw, g.out_h * g.out_w, g.h * g.w);
     let sw = g.options.stride[1];
     let taps = taps(g);
