@@ -12,6 +12,7 @@ writes, into OUT_DIR:
 * FAMILY_dynamic.onnx: the same with a dynamic batch axis on input and output;
 * FAMILY_dynamo.onnx and FAMILY_dynamo_dynamic.onnx: the same with ``dynamo=True`` (opset 18,
   BatchNormalization left unfolded), if onnxscript is installed (``pip install onnxscript``);
+  the dynamic one traces a batch of 2 (``torch.export`` fixes a size-1 example axis to 1);
 * FAMILY_io.safetensors: a batch-2 input ``input`` f32 [2, 3, 224, 224], the float64 logits
   ``logits`` [2, 1000], the classes ``target`` i64 [2] (each row's arg max) and ``grad``, the
   float64 input gradient of ``sum_i logits[i, target[i]]`` (PyTorch in float64), and
@@ -63,6 +64,10 @@ def export(model, path, dynamo, dynamic):
     kwargs = dict(input_names=["input"], output_names=["logits"])
     if dynamo:
         if dynamic:
+            # torch.export specializes a size-1 example dimension to the constant 1 (ConvNeXt's
+            # export then fails: "batch ... specialized to be a constant (1)"), so the dynamic
+            # export traces a batch of 2.
+            x = torch.randn(2, 3, 224, 224)
             kwargs["dynamic_shapes"] = {"x": {0: torch.export.Dim("batch", min=1, max=1024)}}
         torch.onnx.export(model, (x,), path, dynamo=True, opset_version=18, external_data=False,
                           **kwargs)
