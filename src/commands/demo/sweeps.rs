@@ -25,9 +25,12 @@ pub struct NoisePoint {
     pub scatter: f64,
 }
 
+/// One score of a [`NoisePoint`]: its key in `noise_metrics.json` and its getter.
+pub type NoiseMetric = (&'static str, fn(&NoisePoint) -> f64);
+
 impl NoisePoint {
     /// `(key in noise_metrics.json, getter)` of each score.
-    pub const METRICS: [(&'static str, fn(&NoisePoint) -> f64); 3] = [
+    pub const METRICS: [NoiseMetric; 3] = [
         ("energy_in_mask", |p| p.energy),
         ("pointing_game", |p| p.pointing),
         ("scatter", |p| p.scatter),
