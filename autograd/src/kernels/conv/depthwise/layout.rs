@@ -3,6 +3,7 @@
 //! [`Flat`] (stride 1: a whole plane as one flat row).
 
 use super::taps::{Simd, Taps};
+use super::Conv2dGeometry;
 use crate::scalar::Scalar;
 
 /// Where padded column `u` of a row of `width` is stored: in place at column stride 1; at
@@ -17,6 +18,15 @@ pub(super) struct Phases {
 }
 
 impl Phases {
+    /// The layout of `g`'s input rows: padded by `g`'s column padding on each side, at its
+    /// column stride.
+    pub(super) fn of(g: &Conv2dGeometry) -> Self {
+        Phases {
+            width: g.w + 2 * g.options.padding[1],
+            sw: g.options.stride[1],
+        }
+    }
+
     /// The index of padded column `u` within its row.
     #[inline]
     fn slot(self, u: usize) -> usize {

@@ -110,15 +110,11 @@ fn forward_k<T: Scalar, const K: usize>(
     }
     let simd = Simd::detect();
     let (m, hw, plane) = (g.o / g.c, g.out_h * g.out_w, g.h * g.w);
-    let pw = g.options.padding[1];
-    let layout = Phases {
-        width: g.w + 2 * pw,
-        sw: g.options.stride[1],
-    };
+    let layout = Phases::of(g);
     let mut xp = vec![T::zero(); g.h * layout.width];
     let mut y = vec![T::zero(); g.n * g.o * hw];
     for (idx, xc) in x.chunks_exact(plane).enumerate() {
-        layout.fill(simd, xc, g.w, pw, &mut xp);
+        layout.fill(simd, xc, g.w, g.options.padding[1], &mut xp);
         let (n, c) = (idx / g.c, idx % g.c);
         for o in c * m..(c + 1) * m {
             let wk = &w[o * K * K..][..K * K];
@@ -292,15 +288,11 @@ mod tests;
 fn backward_weight_k<T: Scalar, const K: usize>(g: &Conv2dGeometry, x: &[T], dy: &[T]) -> Vec<T> {
     let simd = Simd::detect();
     let (m, hw, plane) = (g.o / g.c, g.out_h * g.out_w, g.h * g.w);
-    let pw = g.options.padding[1];
-    let layout = Phases {
-        width: g.w + 2 * pw,
-        sw: g.options.stride[1],
-    };
+    let layout = Phases::of(g);
     let mut xp = vec![T::zero(); g.h * layout.width];
     let mut dw = vec![T::zero(); g.o * K * K];
     for (idx, xc) in x.chunks_exact(plane).enumerate() {
-        layout.fill(simd, xc, g.w, pw, &mut xp);
+        layout.fill(simd, xc, g.w, g.options.padding[1], &mut xp);
         let (n, c) = (idx / g.c, idx % g.c);
         for o in c * m..(c + 1) * m {
             let mut acc = [[[T::zero(); LANES]; K]; K];
