@@ -109,12 +109,16 @@ pub fn std_error(points: &[StdError], out: &Path) -> Result<PathBuf> {
                 (n, c / n.sqrt())
             })
             .collect();
-        let gray = RGBColor(120, 120, 120);
+        // A wide light band drawn first, so the reference shows around the measured lines
+        // that lie on it.
+        let gray = RGBColor(190, 190, 190);
         chart
-            .draw_series(LineSeries::new(reference, gray.stroke_width(2)))
+            .draw_series(LineSeries::new(reference, gray.stroke_width(10)))
             .map_err(plot_error)?
-            .label("c / sqrt(N)")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], gray));
+            .label("c / sqrt(N), slope -1/2")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], gray.stroke_width(10))
+            });
         for (series, colour, name) in [
             (
                 &measured,
