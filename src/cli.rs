@@ -63,12 +63,14 @@ pub struct DemoArgs {
     /// training one; needs --input.
     #[arg(long, requires = "input")]
     pub model: Option<PathBuf>,
-    /// With --model: a folder of images (PNG/PPM/PGM, read as `explain` reads them).
+    /// With --model: a folder of images (JPEG/PNG/WebP/BMP/PPM/PGM, searched recursively as
+    /// `explain --input DIR` searches it).
     #[arg(long, requires = "model")]
     pub input: Option<PathBuf>,
-    /// With --model: normalization of the images, as `explain --normalize`.
-    #[arg(long, requires = "model")]
-    pub normalize: Option<String>,
+    /// With --model: how the images become the model's input, as for `explain` (e.g.
+    /// `--preprocess imagenet` for photos of any size into a torchvision classifier).
+    #[command(flatten)]
+    pub preprocess: PreprocessOptions,
 }
 
 /// The base attribution methods: what `--base` names, and each is a `--method` of its own.

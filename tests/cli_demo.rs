@@ -215,13 +215,21 @@ fn demo_on_an_onnx_model_and_a_folder_of_images() {
         smoothgrad_viz::save_png(photos.join(format!("photo-{k}.png")), &image).unwrap();
     }
     std::fs::write(photos.join("notes.txt"), "not an image: skipped").unwrap();
+    // A photo of another size, in a subfolder: found as `explain --input DIR` finds it, and
+    // brought to the model's 32x32 by --resize.
+    std::fs::create_dir_all(photos.join("more")).unwrap();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images/photo.jpg"),
+        photos.join("more/photo.jpg"),
+    )
+    .unwrap();
     let out = temp_dir("demo-onnx");
     let run = bin()
         .args(["demo", "--quick", "--threads", "2", "--model"])
         .arg(&fixture)
         .arg("--input")
         .arg(&photos)
-        .arg("--out")
+        .args(["--resize", "32x32", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -231,7 +239,7 @@ fn demo_on_an_onnx_model_and_a_folder_of_images() {
         "demo failed: {}\n{stdout}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(stdout.contains("explaining 3 images"), "{stdout}");
+    assert!(stdout.contains("explaining 4 images"), "{stdout}");
     let pictures = [
         "methods.png",
         "noise_sweep.png",
@@ -270,6 +278,19 @@ fn demo_on_an_onnx_model_and_a_folder_of_images() {
     assert_eq!(run.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("found none in"), "{stderr}");
+
+    // Preprocessing describes the user's images: without --model it is refused, before
+    // anything is trained or written.
+    let unused = temp_dir("demo-unused");
+    let run = bin()
+        .args(["demo", "--quick", "--preprocess", "imagenet", "--out"])
+        .arg(&unused)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("need --model and --input"), "{stderr}");
+    assert!(!unused.exists(), "nothing written");
     for dir in [out, photos, empty] {
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -123,7 +123,7 @@ impl DemoArgs {
             noise: None,
             model: None,
             input: None,
-            normalize: None,
+            preprocess: crate::cli::PreprocessOptions::default(),
         }
     }
 }
@@ -145,6 +145,12 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         }
     };
     let plan = Plan::new(args.quick, noise);
+    if args.model.is_none() && preprocessing_given(&args.preprocess) {
+        return Err(CliError::input(
+            "--preprocess, --resize, --center-crop, --pixel-range, --normalize, --layout and \
+             --exif-orientation describe your images: they need --model and --input",
+        ));
+    }
     if args.model.is_some() {
         std::fs::create_dir_all(&args.out).map_err(|e| cannot_create(args, e))?;
         let run =
@@ -394,4 +400,15 @@ fn captions(written: &[PathBuf], noise: f64) -> Vec<(String, PathBuf)> {
             (caption.to_string(), p.clone())
         })
         .collect()
+}
+
+/// Whether any image-preprocessing flag was given.
+fn preprocessing_given(o: &crate::cli::PreprocessOptions) -> bool {
+    o.preprocess.is_some()
+        || o.resize.is_some()
+        || o.center_crop.is_some()
+        || o.pixel_range.is_some()
+        || o.normalize.is_some()
+        || o.layout.is_some()
+        || o.exif_orientation
 }

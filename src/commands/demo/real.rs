@@ -14,41 +14,47 @@ use super::report::{self, Page, Run};
 use super::scores::{self, Batch};
 use super::{captions, draw_plots, figures, sweeps, Plan};
 use crate::cli::DemoArgs;
+use crate::cli::Layout;
+use crate::dataset::listing;
 use crate::error::{CliError, Result};
+use crate::files::extension;
 use crate::inputs::{load_inputs, load_model};
+use crate::preprocess::Preprocess;
 
-/// The image files `load_inputs` reads.
-const IMAGE_EXTENSIONS: [&str; 3] = ["png", "ppm", "pgm"];
-
-/// The images in `dir`, sorted by name.
+/// The images in `dir` and its subfolders, found and ordered as `explain --input DIR` finds
+/// them (JPEG, PNG, WebP, BMP and PNM files; hidden files and other files are skipped).
 ///
 /// # Errors
 /// `dir` is not a readable folder, or holds no image.
 pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        CliError::input(format!(
-            "--input: expected a folder of images, cannot read \"{}\": {e}",
-            dir.display()
-        ))
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        })
-        .collect();
-    files.sort();
-    if files.is_empty() {
+    if !dir.is_dir() {
         return Err(CliError::input(format!(
-            "--input: expected a folder with PNG/PPM/PGM images, found none in \"{}\"",
+            "--input: expected a folder of images, found no folder \"{}\"",
             dir.display()
         )));
     }
+    let none = || {
+        CliError::input(format!(
+            "--input: expected a folder with images (.{}), found none in \"{}\"",
+            IMAGE_EXTENSIONS.join(", ."),
+            dir.display()
+        ))
+    };
+    // The listing refuses a folder with no input at all; the demo wants images only.
+    let sources = listing::list(&[dir.to_path_buf()]).map_err(|_| none())?;
+    let files: Vec<PathBuf> = sources
+        .into_iter()
+        .map(|s| s.path)
+        .filter(|p| extension(p).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str())))
+        .collect();
+    if files.is_empty() {
+        return Err(none());
+    }
     Ok(files)
 }
+
+/// The image extensions of [`listing::INPUT_EXTENSIONS`] (all but tensor files).
+const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "webp", "bmp", "ppm", "pgm", "pnm"];
 
 /// Runs the demo on the user's model and images.
 pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
@@ -56,14 +62,23 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
         (Some(m), Some(d)) => (m, d),
         _ => return Err(CliError::input("--model and --input go together")),
     };
+    let preprocess = Preprocess::from_options(&args.preprocess)?;
+    if preprocess.layout != Layout::Nchw {
+        return Err(CliError::input(
+            "--layout: the demo draws maps of [N, C, H, W] images; use explain for other layouts",
+        ));
+    }
     let files = image_files(dir)?;
+    // As in `explain`: the model says how many channels images become, then an ONNX model is
+    // imported for the images' real shape (its symbolic height and width).
     let model = load_model(model_path, None, None)?;
-    let preprocess = crate::preprocess::Preprocess::from_options(&crate::cli::PreprocessOptions {
-        normalize: args.normalize.clone(),
-        ..Default::default()
-    })?;
-    let inputs = load_inputs(&files, &preprocess, &model)?;
-    let images = inputs.tensor;
+    let images = load_inputs(&files, &preprocess, &model)?.tensor;
+    let shape_of_images = Some(images.shape());
+    let model = if extension(model_path).as_deref() == Some("onnx") {
+        load_model(model_path, None, shape_of_images)?
+    } else {
+        model
+    };
     let shape = Model::output_shape(&model, images.shape())
         .map_err(|e| CliError::input(format!("{}: {e}", model_path.display())))?;
     let classes = match shape.as_slice() {
@@ -109,7 +124,7 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
     };
     let maps = super::methods::attributions(&model, &images, &targets, plan.smoothing(seed))?;
     let mut scores = scores::evaluate(&model, &batch, &maps)?;
-    let mut random = load_model(model_path, None, None)?;
+    let mut random = load_model(model_path, None, shape_of_images)?;
     randomize_parameters(&mut *random, seed.wrapping_add(17));
     for (s, rho) in scores.iter_mut().zip(scores::randomization(
         &model,
