@@ -15,7 +15,7 @@ use super::scores::{self, Batch};
 use super::{captions, draw_plots, figures, sweeps, Plan};
 use crate::cli::DemoArgs;
 use crate::error::{CliError, Result};
-use crate::inputs::{load_inputs, load_model};
+use crate::inputs::{load_inputs, ModelSource};
 
 /// The image files `load_inputs` reads.
 const IMAGE_EXTENSIONS: [&str; 3] = ["png", "ppm", "pgm"];
@@ -57,13 +57,14 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
         _ => return Err(CliError::input("--model and --input go together")),
     };
     let files = image_files(dir)?;
-    let model = load_model(model_path, None, None)?;
+    let source = ModelSource::<f32>::open(model_path, None)?;
     let preprocess = crate::preprocess::Preprocess::from_options(&crate::cli::PreprocessOptions {
         normalize: args.normalize.clone(),
         ..Default::default()
     })?;
-    let inputs = load_inputs(&files, &preprocess, &model)?;
+    let inputs = load_inputs(&files, &preprocess, &source)?;
     let images = inputs.tensor;
+    let model = source.build_copy(Some(images.shape()))?;
     let shape = Model::output_shape(&model, images.shape())
         .map_err(|e| CliError::input(format!("{}: {e}", model_path.display())))?;
     let classes = match shape.as_slice() {
@@ -109,7 +110,7 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
     };
     let maps = super::methods::attributions(&model, &images, &targets, plan.smoothing(seed))?;
     let mut scores = scores::evaluate(&model, &batch, &maps)?;
-    let mut random = load_model(model_path, None, None)?;
+    let mut random = source.build_copy(Some(images.shape()))?;
     randomize_parameters(&mut *random, seed.wrapping_add(17));
     for (s, rho) in scores.iter_mut().zip(scores::randomization(
         &model,
