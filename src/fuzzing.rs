@@ -21,12 +21,8 @@ pub fn load_inputs(paths: &[PathBuf], normalize: Option<&str>, resize: bool) -> 
         ..Default::default()
     })?;
     // Image files keep their own channels: no model to ask.
-    crate::inputs::load_inputs(
-        paths,
-        &preprocess,
-        &smoothgrad::ModuleModel(&smoothgrad_nn::Identity),
-    )
-    .map(|i| i.tensor.shape().to_vec())
+    crate::inputs::load_inputs::<f32>(paths, &preprocess, &crate::inputs::Native)
+        .map(|i| i.tensor.shape().to_vec())
 }
 
 /// Parses `text` as a `--labels` file and resolves `target` against it as `--target` does

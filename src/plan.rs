@@ -15,12 +15,12 @@ use smoothgrad::{
     memory, Aggregation, Baseline, IntegratedGradients, Noise, NoiseDistribution, NoiseLevel,
     Operator, Rule,
 };
-use smoothgrad_autograd::Tensor;
+use smoothgrad_autograd::{Scalar, Tensor};
 use smoothgrad_nn::Module;
 
 use crate::cli::{
     BaseMethod, ExplainArgs, IgRule, MethodName, NoiseDist, NoiseMode, OperatorName, Pictures,
-    Statistic,
+    Precision, Statistic,
 };
 use crate::error::{CliError, Result};
 use crate::files::{is_safetensors, OutputKind};
@@ -63,8 +63,9 @@ pub struct DirPlan {
 /// `--ig-baseline`, resolved against the inputs when they are known.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IgBaseline {
-    /// The library's baseline as it is (zeros or a constant).
-    Fixed(Baseline<f32>),
+    /// The library's baseline as it is (zeros or a constant), converted to the run's precision
+    /// when it runs ([`cast_baseline`]).
+    Fixed(Baseline<f64>),
     /// Each input blurred (Gaussian, sigma in pixels).
     Blur(f64),
     /// An input-shaped file, loaded and preprocessed as the inputs are.
@@ -109,12 +110,15 @@ pub struct ExplainPlan {
     pub output: Output,
     /// The base method: explained alone, or smoothed when [`ExplainPlan::smoothing`] is set.
     pub base: BaseMethod,
-    /// Integrated gradients' settings, when it is the base method.
-    pub integrated_gradients: IntegratedGradients<f32>,
+    /// Integrated gradients' settings, when it is the base method (the baseline in `f64`, as
+    /// given; [`ExplainPlan::integrated_gradients`] gives them in the run's precision).
+    pub integrated_gradients: IntegratedGradients<f64>,
     /// SmoothGrad's settings, for the SmoothGrad family.
     pub smoothing: Option<Smoothing>,
-    /// The score explained.
-    pub operator: Operator<f32>,
+    /// The score explained ([`ExplainPlan::operator`] gives the library's operator).
+    pub operator: OperatorName,
+    /// The floating-point type of the run (`--precision`).
+    pub precision: Precision,
     /// Inputs (base methods) or samples (SmoothGrad) per pass.
     pub batch_size: usize,
     /// The command's pool size (`None`: rayon's global pool).
@@ -181,7 +185,8 @@ impl ExplainPlan {
                 ..IntegratedGradients::default()
             },
             smoothing,
-            operator: operator(args.operator),
+            operator: args.operator,
+            precision: args.precision,
             batch_size: args.batch_size,
             threads: args.threads,
             output_node: args.output_node.clone(),
@@ -190,13 +195,33 @@ impl ExplainPlan {
         })
     }
 
+    /// The score explained, in the run's precision `T`.
+    pub fn operator<T: Scalar>(&self) -> Operator<T> {
+        match self.operator {
+            OperatorName::Logit => Operator::Logit,
+            OperatorName::Probability => Operator::Probability,
+            OperatorName::LogProbability => Operator::LogProbability,
+        }
+    }
+
+    /// Integrated gradients' settings in the run's precision `T`, with `baseline`.
+    pub fn integrated_gradients<T: Scalar>(&self, baseline: Baseline<T>) -> IntegratedGradients<T> {
+        let ig = &self.integrated_gradients;
+        IntegratedGradients {
+            baseline,
+            steps: ig.steps,
+            rule: ig.rule,
+            internal_batch_size: ig.internal_batch_size,
+        }
+    }
+
     /// Refuses, before any work, a request that needs more memory than [`ExplainPlan::memory`]
     /// ([`smoothgrad::memory::estimate`] for `model` on `inputs` `[N, ...]` with the plan's
     /// method, samples, batch size and threads).
     ///
     /// # Errors
     /// `--max-memory: the request needs about ...`.
-    pub fn check_memory(&self, model: &dyn Module<f32>, inputs: &Tensor<f32>) -> Result<()> {
+    pub fn check_memory<T: Scalar>(&self, model: &dyn Module<T>, inputs: &Tensor<T>) -> Result<()> {
         let Some((limit, source)) = self.memory else {
             return Ok(());
         };
@@ -213,11 +238,11 @@ impl ExplainPlan {
             }
             None => (1, batch.min(n)),
         };
-        let ig = &self.integrated_gradients;
+        let ig = self.integrated_gradients(cast_baseline::<T>(&self.integrated_gradients.baseline));
         let (rows, path) = match self.base {
             BaseMethod::IntegratedGradients => {
                 // Settings out of range are the library's to report, before any estimate.
-                if smoothgrad::Method::<f32>::validate(ig, sample).is_err() {
+                if smoothgrad::Method::<T>::validate(&ig, sample).is_err() {
                     return Ok(());
                 }
                 let steps = ig.steps.max(1);
@@ -326,8 +351,9 @@ fn parse_ig_baseline(s: &str) -> Result<IgBaseline> {
         "blur" => return Ok(IgBaseline::Blur(BLUR_SIGMA)),
         _ => {}
     }
-    if let Ok(v) = s.trim().parse::<f32>() {
-        if !v.is_finite() {
+    if let Ok(v) = s.trim().parse::<f64>() {
+        // Within f32's range, so one value serves both precisions.
+        if !(v as f32).is_finite() {
             return Err(CliError::input(format!(
                 "--ig-baseline: expected a finite constant, found {s:?}"
             )));
@@ -400,12 +426,13 @@ fn smoothing(args: &ExplainArgs, statistic: Statistic) -> Result<Smoothing> {
     })
 }
 
-/// The operator `--operator` names.
-fn operator(name: OperatorName) -> Operator<f32> {
-    match name {
-        OperatorName::Logit => Operator::Logit,
-        OperatorName::Probability => Operator::Probability,
-        OperatorName::LogProbability => Operator::LogProbability,
+/// A fixed baseline (zeros or a constant, as parsed) in the run's precision `T`; a tensor is
+/// converted elementwise.
+pub fn cast_baseline<T: Scalar>(b: &Baseline<f64>) -> Baseline<T> {
+    match b {
+        Baseline::Zeros => Baseline::Zeros,
+        Baseline::Constant(v) => Baseline::Constant(T::from_f64_lossy(*v)),
+        Baseline::Tensor(t) => Baseline::Tensor(t.cast()),
     }
 }
 
@@ -449,6 +476,10 @@ fn metadata(args: &ExplainArgs, preprocess: &Preprocess) -> Vec<(&'static str, S
     m.push(("target_flag", args.target.clone()));
     if let Some(node) = &args.output_node {
         m.push(("output_node", node.clone()));
+    }
+    // Only a run in f64 says so: f32 files stay as they were before the flag existed.
+    if args.precision == Precision::F64 {
+        m.push(("precision", "f64".into()));
     }
     m
 }

@@ -67,12 +67,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
                     ..Default::default()
                 })?;
             // Image files keep their own channels (the model is loaded below).
-            inputs::load_inputs(
-                &args.input,
-                &preprocess,
-                &smoothgrad::ModuleModel(&smoothgrad_nn::Identity),
-            )?
-            .tensor
+            inputs::load_inputs(&args.input, &preprocess, &inputs::Native)?.tensor
         }
         (false, true) => {
             return Err(CliError::input(format!(
@@ -102,7 +97,9 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         Some(m) => Some(load_masks(m, &names, n, h, w)?),
         None => None,
     };
-    let model = inputs::load_model(&args.model, args.arch.as_deref(), None)?;
+    // Read once; the randomization test's copy is converted (or loaded) from the same source.
+    let source = inputs::ModelSource::<f32>::open(&args.model, args.arch.as_deref())?;
+    let model = source.build_copy(None)?;
     let replay = if wants("sensitivity") || wants("randomization") {
         Some(replay_plan(&file, args)?)
     } else {
@@ -110,7 +107,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     };
     let mut random = None;
     if wants("randomization") {
-        let mut m = inputs::load_model(&args.model, args.arch.as_deref(), None)?;
+        let mut m = source.build_copy(None)?;
         randomize_parameters(&mut *m, args.seed);
         random = Some(m);
     }

@@ -19,7 +19,7 @@ use smoothgrad_onnx::summary::{self, Dim, Summary};
 use crate::cli::InspectArgs;
 use crate::error::{CliError, Result};
 use crate::files::extension;
-use crate::inputs::load_model;
+use crate::inputs::{load_model, ModelSource};
 
 /// Runs `inspect`: prints the description to stdout.
 pub fn run(args: &InspectArgs) -> Result<()> {
@@ -36,7 +36,9 @@ pub fn run(args: &InspectArgs) -> Result<()> {
 fn onnx(path: &Path, output_node: Option<&str>) -> Result<String> {
     let proto = smoothgrad_onnx::read_model(path, smoothgrad_onnx::DEFAULT_MAX_BYTES)
         .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
-    let s = summary::summarize(&proto);
+    // Read once: the summary, then (if every op is supported) the graph, from the same bytes.
+    let source = ModelSource::<f32>::onnx(path, proto);
+    let s = summary::summarize(source.onnx_model().expect("an ONNX source"));
     let mut out = format!("model: {} (ONNX", path.display());
     if !s.producer.is_empty() {
         out += &format!(", written by {}", s.producer);
@@ -56,7 +58,7 @@ fn onnx(path: &Path, output_node: Option<&str>) -> Result<String> {
         .map(|(op, n)| format!("{op} {n}"))
         .collect();
     out += &format!("nodes: {} ({})\n", s.nodes, ops.join(", "));
-    out += &explained_onnx(path, &s, output_node)?;
+    out += &explained_onnx(source, &s, output_node)?;
     if s.unsupported.is_empty() {
         out += "unsupported: none\n";
     } else {
@@ -72,11 +74,15 @@ fn onnx(path: &Path, output_node: Option<&str>) -> Result<String> {
 
 /// The `explained:` line of an ONNX model, for its declared input shape (symbolic dimensions
 /// taken as 1): the model is imported as `explain` imports it; if it cannot be, why.
-fn explained_onnx(path: &Path, s: &Summary, output_node: Option<&str>) -> Result<String> {
+fn explained_onnx(
+    source: ModelSource<f32>,
+    s: &Summary,
+    output_node: Option<&str>,
+) -> Result<String> {
     if !s.unsupported.is_empty() {
         return Ok("explained: unknown (the model has unsupported ops)\n".to_string());
     }
-    let model = match load_model(path, None, None) {
+    let model = match source.build(None) {
         Ok(m) => m,
         Err(e) => return Ok(format!("explained: unknown (the import fails: {e})\n")),
     };

@@ -20,9 +20,12 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         return Err(CliError::input("--top-k: expected at least 1, found 0"));
     }
     smoothgrad::threads::check(args.threads)?;
-    let model = inputs::load_model(&args.model, args.arch.as_deref(), None)?;
+    // Read once: the file says how many channels images become, then an ONNX graph is
+    // converted for the images' shape.
+    let source = inputs::ModelSource::<f32>::open(&args.model, args.arch.as_deref())?;
+    let batch = inputs::load_inputs(&args.images, &preprocess, &source)?;
+    let model = source.build(Some(batch.tensor.shape()))?;
     let cut = Cut::before_softmax(&*model);
-    let batch = inputs::load_inputs(&args.images, &preprocess, &cut)?;
     let shape = batch.tensor.shape().to_vec();
     let mut one = shape.clone();
     one[0] = 1;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use smoothgrad_autograd::io;
+use smoothgrad_autograd::{io, Scalar};
 
 use super::listing::{key, Source};
 use crate::files::is_safetensors;
@@ -81,10 +81,11 @@ pub fn expand(sources: Vec<Source>) -> Vec<Item> {
     items
 }
 
-/// One loaded input: its values `[...]` (no batch axis), shape, and class from its file.
-pub struct Loaded {
+/// One loaded input: its values `[...]` (no batch axis) in the run's precision `T`, shape,
+/// and class from its file.
+pub struct Loaded<T: Scalar = f32> {
     /// The values.
-    pub data: Vec<f32>,
+    pub data: Vec<T>,
     /// The shape of one input (`[C, H, W]` for images).
     pub shape: Vec<usize>,
     /// The class from a tensor file's "target", which overrides `--target`.
@@ -92,20 +93,26 @@ pub struct Loaded {
 }
 
 /// Loads items, keeping the last tensor file read so its rows are not read again.
-#[derive(Default)]
-pub struct Loader {
-    cached: Option<(PathBuf, Inputs)>,
+pub struct Loader<T: Scalar = f32> {
+    cached: Option<(PathBuf, Inputs<T>)>,
 }
 
-impl Loader {
+impl<T: Scalar> Default for Loader<T> {
+    /// Nothing cached.
+    fn default() -> Self {
+        Loader { cached: None }
+    }
+}
+
+impl<T: Scalar> Loader<T> {
     /// Loads `item`, images preprocessed by `preprocess` into the channels `model` takes; the
     /// reason it cannot be, as one line.
     pub fn load(
         &mut self,
         item: &Item,
         preprocess: &crate::preprocess::Preprocess,
-        model: &dyn smoothgrad::Model,
-    ) -> Result<Loaded, String> {
+        model: &(impl inputs::ImageChannels + ?Sized),
+    ) -> Result<Loaded<T>, String> {
         if let Some(reason) = &item.broken {
             return Err(reason.to_string());
         }

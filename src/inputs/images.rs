@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use smoothgrad::Model;
-use smoothgrad_autograd::Tensor;
+use smoothgrad_autograd::{Scalar, Tensor};
 use smoothgrad_viz::{load_pixels, ColorMode, DecodeOptions};
 
 use super::Inputs;
@@ -15,18 +15,18 @@ use crate::preprocess::Preprocess;
 
 /// Decodes, preprocesses and stacks `paths` (`[N, C, H, W]`, or `[N, H, W, C]` for NHWC).
 ///
-/// The channel count is the model's: of 3 (RGB) and 1 (luminance), the one whose input shape
-/// the model accepts ([`channels_for`]); when it takes both or neither, each file keeps its own
-/// (gray files 1 channel, colour files 3), and the library reports a mismatch.
+/// The channel count is the model's ([`ImageChannels`]): 3 (RGB) or 1 (luminance); when the
+/// model does not say, each file keeps its own (gray files 1 channel, colour files 3), and the
+/// library reports a mismatch. The pixels are preprocessed in `f32`, then converted to `T`.
 ///
 /// # Errors
 /// An unreadable or corrupt file, a crop larger than an image, images of different shapes after
 /// preprocessing, a `--normalize` that does not fit the channel count.
-pub fn load_images(
+pub fn load_images<T: Scalar>(
     paths: &[PathBuf],
     preprocess: &Preprocess,
-    model: &dyn Model,
-) -> Result<Inputs> {
+    model: &(impl ImageChannels + ?Sized),
+) -> Result<Inputs<T>> {
     let options = DecodeOptions {
         exif_orientation: preprocess.exif_orientation,
         ..DecodeOptions::default()
@@ -39,7 +39,7 @@ pub fn load_images(
             .map_err(|e| viz_error(&format!("cannot read image \"{}\"", path.display()), e))?;
         let mode = *mode.get_or_insert_with(|| {
             let size = preprocess.output_size((native.height, native.width));
-            channels_for(model, size, preprocess.layout)
+            model.channels(size, preprocess.layout)
         });
         let pixels = match mode {
             Some(3) => native.into_rgb(),
@@ -64,6 +64,7 @@ pub fn load_images(
     }
     let (_, [a, b, c]) = first.expect("clap requires at least one --input");
     let tensor = Tensor::from_vec(data, &[paths.len(), a, b, c]).expect("stacked images");
+    let tensor = tensor.cast();
     Ok(Inputs {
         tensor,
         targets: None,
@@ -79,9 +80,40 @@ fn layout_axes(layout: Layout) -> &'static str {
     }
 }
 
+/// What decides the channel count of image inputs: the model they are for.
+pub trait ImageChannels {
+    /// The channel count images of size `(h, w)` in `layout` become: 3 (RGB), 1 (luminance),
+    /// or `None` for each file's own.
+    fn channels(&self, size: (usize, usize), layout: Layout) -> Option<usize>;
+}
+
+/// A model already built, asked which of 3 and 1 channels it accepts ([`channels_for`]).
+pub struct Probe<'a, T: Scalar>(pub &'a dyn Model<T>);
+
+impl<T: Scalar> ImageChannels for Probe<'_, T> {
+    /// [`channels_for`] the model.
+    fn channels(&self, size: (usize, usize), layout: Layout) -> Option<usize> {
+        channels_for(self.0, size, layout)
+    }
+}
+
+/// Images keep their own channels (gray 1, colour 3): for inputs loaded without a model.
+pub struct Native;
+
+impl ImageChannels for Native {
+    /// Always `None`.
+    fn channels(&self, _: (usize, usize), _: Layout) -> Option<usize> {
+        None
+    }
+}
+
 /// The channel count `model` takes for `(h, w)` images in `layout`: 3 if it accepts RGB and
 /// not gray, 1 if gray and not RGB, `None` if both or neither.
-pub fn channels_for(model: &dyn Model, (h, w): (usize, usize), layout: Layout) -> Option<usize> {
+pub fn channels_for<T: Scalar>(
+    model: &dyn Model<T>,
+    (h, w): (usize, usize),
+    layout: Layout,
+) -> Option<usize> {
     let takes = |c: usize| {
         let shape = match layout {
             Layout::Nchw => [1, c, h, w],

@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 
 use smoothgrad::Model;
 use smoothgrad_autograd::io::{self, TensorFile};
-use smoothgrad_autograd::Tensor;
+use smoothgrad_autograd::{Scalar, Tensor};
 
+pub use images::{ImageChannels, Native, Probe};
 pub use labels::Labels;
-pub use model::load_model;
+pub use model::{load_model, ModelSource};
 pub use targets::{parse_target, TargetFlag};
 
 use crate::error::{CliError, Result};
@@ -27,27 +28,28 @@ pub const INPUT_TENSOR: &str = "input";
 /// The optional class tensor of a `.safetensors` input.
 pub const TARGET_TENSOR: &str = "target";
 
-/// A batch to explain.
-pub struct Inputs {
+/// A batch to explain, in the precision of the run (`f32`, or `f64`).
+pub struct Inputs<T: Scalar = f32> {
     /// The batch `[N, ...]` (`[N, C, H, W]` for images).
-    pub tensor: Tensor<f32>,
+    pub tensor: Tensor<T>,
     /// Classes from the file's `target` tensor, which override `--target`.
     pub targets: Option<Vec<usize>>,
     /// How error messages name the inputs: the file, or "the images".
     pub source: String,
 }
 
-/// Loads the inputs: one `.safetensors` file, or one or more images decoded and preprocessed
-/// ([`images::load_images`]; `model` tells whether it takes RGB or gray) and batched in order.
+/// Loads the inputs: one `.safetensors` file (its `input` converted to `T` from any float
+/// dtype), or one or more images decoded and preprocessed ([`images::load_images`]; `model`
+/// tells whether it takes RGB or gray) and batched in order.
 ///
 /// # Errors
 /// A missing or malformed file, no `input` tensor, a non-float `input`, a bad `target`, wrong
 /// shapes, images of different sizes after preprocessing, preprocessing given for a tensor file.
-pub fn load_inputs(
+pub fn load_inputs<T: Scalar>(
     paths: &[PathBuf],
     preprocess: &Preprocess,
-    model: &dyn Model,
-) -> Result<Inputs> {
+    model: &(impl ImageChannels + ?Sized),
+) -> Result<Inputs<T>> {
     let tensor_files: Vec<&PathBuf> = paths.iter().filter(|p| is_safetensors(p)).collect();
     match (tensor_files.as_slice(), paths.len()) {
         ([], _) => images::load_images(paths, preprocess, model),
@@ -68,10 +70,10 @@ pub fn load_inputs(
     }
 }
 
-/// Reads `input` (any float dtype, converted to f32) and the optional `target` of a file.
-fn load_tensor_file(path: &Path) -> Result<Inputs> {
+/// Reads `input` (any float dtype, converted to `T`) and the optional `target` of a file.
+fn load_tensor_file<T: Scalar>(path: &Path) -> Result<Inputs<T>> {
     let file = io::read_file(path)?;
-    let tensor: Tensor<f32> = file.get(INPUT_TENSOR)?;
+    let tensor: Tensor<T> = file.get(INPUT_TENSOR)?;
     let targets = match tensor.shape().first() {
         Some(&n) => file_targets(&file, n)?,
         None => None,
@@ -144,10 +146,14 @@ fn one_hot(file: &TensorFile, shape: &[usize]) -> Result<Vec<usize>> {
         .collect()
 }
 
-impl Inputs {
+impl<T: Scalar> Inputs<T> {
     /// The classes to explain: the file's `target` tensor, else `--target`'s (`top-K` runs
     /// `model` once), and how an error about them names where they came from.
-    pub fn targets(&self, flag: &TargetFlag, model: &dyn Model) -> (smoothgrad::Targets, String) {
+    pub fn targets(
+        &self,
+        flag: &TargetFlag,
+        model: &dyn Model<T>,
+    ) -> (smoothgrad::Targets, String) {
         match &self.targets {
             Some(t) => (
                 smoothgrad::Targets::Classes(t.clone()),
@@ -159,7 +165,7 @@ impl Inputs {
 }
 
 /// The number of outputs (classes) `model` gives for `inputs` `[N, ...]`, if it takes them.
-pub fn output_count(model: &dyn Model, inputs: &Tensor<f32>) -> Option<usize> {
+pub fn output_count<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>) -> Option<usize> {
     let mut one = inputs.shape().to_vec();
     *one.first_mut()? = 1;
     model.output_shape(&one).ok()?.get(1).copied()

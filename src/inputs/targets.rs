@@ -2,7 +2,7 @@
 //! model's outputs.
 
 use smoothgrad::{Model, Targets};
-use smoothgrad_autograd::{Tape, Tensor};
+use smoothgrad_autograd::{Scalar, Tape, Tensor};
 
 use super::labels::Labels;
 use crate::error::{CliError, Result};
@@ -81,7 +81,7 @@ impl TargetFlag {
     }
 
     /// The library's [`Targets`] for `n` inputs; `Top` runs `model` on `inputs` once.
-    pub fn targets(&self, model: &dyn Model, inputs: &Tensor<f32>) -> Targets {
+    pub fn targets<T: Scalar>(&self, model: &dyn Model<T>, inputs: &Tensor<T>) -> Targets {
         let n = inputs.shape().first().copied().unwrap_or(0);
         match self {
             TargetFlag::Predicted => Targets::Predicted,
@@ -101,27 +101,27 @@ impl TargetFlag {
 }
 
 /// The model's outputs `[N, K]` on `inputs`, on a tape of its own.
-pub fn outputs(model: &dyn Model, inputs: &Tensor<f32>) -> Tensor<f32> {
+pub fn outputs<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>) -> Tensor<T> {
     let tape = Tape::new();
     model.forward(tape.constant(inputs.clone())).value()
 }
 
 /// The rows of a `[N, K]` tensor.
-pub fn rows(t: &Tensor<f32>) -> std::slice::Chunks<'_, f32> {
+pub fn rows<T: Scalar>(t: &Tensor<T>) -> std::slice::Chunks<'_, T> {
     let k = t.shape().get(1).copied().unwrap_or(1).max(1);
     t.data().chunks(k)
 }
 
 /// The indices of the `k` largest values (at most all of them), largest first; NaN last, ties
 /// to the lower index.
-pub fn top_k(row: &[f32], k: usize) -> Vec<usize> {
+pub fn top_k<T: Scalar>(row: &[T], k: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..row.len()).collect();
     order.sort_by(|&a, &b| {
         let key = |i: usize| {
             if row[i].is_nan() {
-                f32::NEG_INFINITY
+                f64::NEG_INFINITY
             } else {
-                row[i]
+                row[i].to_f64_lossless()
             }
         };
         key(b).total_cmp(&key(a)).then(a.cmp(&b))

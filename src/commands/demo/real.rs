@@ -18,7 +18,7 @@ use crate::cli::Layout;
 use crate::dataset::listing;
 use crate::error::{CliError, Result};
 use crate::files::extension;
-use crate::inputs::{load_inputs, load_model};
+use crate::inputs::{load_inputs, ModelSource};
 use crate::preprocess::Preprocess;
 
 /// The images in `dir` and its subfolders, found and ordered as `explain --input DIR` finds
@@ -69,16 +69,11 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
         ));
     }
     let files = image_files(dir)?;
-    // As in `explain`: the model says how many channels images become, then an ONNX model is
-    // imported for the images' real shape (its symbolic height and width).
-    let model = load_model(model_path, None, None)?;
-    let images = load_inputs(&files, &preprocess, &model)?.tensor;
-    let shape_of_images = Some(images.shape());
-    let model = if extension(model_path).as_deref() == Some("onnx") {
-        load_model(model_path, None, shape_of_images)?
-    } else {
-        model
-    };
+    // The model file is read once; the images decode to the channels its input declares, and
+    // an ONNX graph is built for their real shape (its symbolic height and width).
+    let source = ModelSource::<f32>::open(model_path, None)?;
+    let images = load_inputs(&files, &preprocess, &source)?.tensor;
+    let model = source.build_copy(Some(images.shape()))?;
     let shape = Model::output_shape(&model, images.shape())
         .map_err(|e| CliError::input(format!("{}: {e}", model_path.display())))?;
     let classes = match shape.as_slice() {
@@ -124,7 +119,7 @@ pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
     };
     let maps = super::methods::attributions(&model, &images, &targets, plan.smoothing(seed))?;
     let mut scores = scores::evaluate(&model, &batch, &maps)?;
-    let mut random = load_model(model_path, None, shape_of_images)?;
+    let mut random = source.build_copy(Some(images.shape()))?;
     randomize_parameters(&mut *random, seed.wrapping_add(17));
     for (s, rho) in scores.iter_mut().zip(scores::randomization(
         &model,

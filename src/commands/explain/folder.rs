@@ -16,7 +16,7 @@ use std::path::Path;
 use serde_json::json;
 use smoothgrad::{Cut, ExplainError, Model, Targets};
 use smoothgrad_autograd::io::{self, Writer};
-use smoothgrad_autograd::Tensor;
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use super::collect::{assemble, Summary};
 use super::method::{self, predicted_classes, Outcome, RunBaseline};
@@ -31,8 +31,8 @@ use crate::inputs::{self as loading, TargetFlag};
 use crate::plan::{DirPlan, ExplainPlan};
 use crate::progress;
 
-/// Runs a dataset into `d.dir`.
-pub fn run(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
+/// Runs a dataset into `d.dir`, computing in `T` (the files and pictures are `f32`).
+pub fn run<T: Scalar>(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
     listing::check_outside(&plan.inputs, &d.dir)?;
     let all = items::expand(listing::list(&plan.inputs)?);
     let total = all.len();
@@ -66,9 +66,9 @@ pub fn run(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
         )));
     }
     let partial = Partial::open(&d.dir, &tag, &settings(plan, d, &items)?, d.overwrite)?;
-    let model = loading::load_model(&plan.model, plan.arch.as_deref(), None)?;
+    let model = loading::load_model::<T>(&plan.model, plan.arch.as_deref(), None)?;
     let cut = Cut::before_softmax(&*model);
-    let baseline = RunBaseline::of(plan)?;
+    let baseline = RunBaseline::<T>::of(plan)?;
     let bar = progress::bar(items.len() as u64, "inputs", d.quiet);
     let runner = Runner {
         plan,
@@ -77,7 +77,7 @@ pub fn run(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
         baseline: &baseline,
     };
     let resumed = in_pool(plan.threads, || {
-        let (mut loader, mut resumed) = (Loader::default(), 0);
+        let (mut loader, mut resumed) = (Loader::<T>::default(), 0);
         let mut reference = None;
         for (k, chunk) in items.chunks(d.chunk_size).enumerate() {
             let path = partial.chunk(k);
@@ -187,27 +187,27 @@ fn settings(plan: &ExplainPlan, d: &DirPlan, items: &[Item]) -> Result<BTreeMap<
 }
 
 /// The run's fixed parts, shared by every chunk.
-struct Runner<'a> {
+struct Runner<'a, T: Scalar> {
     plan: &'a ExplainPlan,
     d: &'a DirPlan,
-    model: &'a dyn Model,
-    baseline: &'a RunBaseline,
+    model: &'a dyn Model<T>,
+    baseline: &'a RunBaseline<T>,
 }
 
-impl Runner<'_> {
+impl<T: Scalar> Runner<'_, T> {
     /// Loads, explains and draws one chunk; its record for `.partial`.
     fn chunk(
         &self,
         chunk: &[Item],
-        loader: &mut Loader,
+        loader: &mut Loader<T>,
         reference: &mut Option<Vec<usize>>,
         bar: &indicatif::ProgressBar,
     ) -> Result<Writer> {
         let mut failures: Vec<(String, String)> = Vec::new();
-        let mut ok: Vec<(&Item, Loaded)> = Vec::new();
+        let mut ok: Vec<(&Item, Loaded<T>)> = Vec::new();
         for item in chunk {
             let loaded = loader
-                .load(item, &self.plan.preprocess, self.model)
+                .load(item, &self.plan.preprocess, &loading::Probe(self.model))
                 .and_then(|l| match reference {
                     Some(r) if *r != l.shape => Err(format!(
                         "expected an input of shape {r:?} like the others, found {:?} (see \
@@ -239,9 +239,10 @@ impl Runner<'_> {
         let outcome = self.explain_all(&mut ok, &mut failures)?;
         let mut w = Writer::new();
         if let Some((outcome, classes)) = &outcome {
-            self.draw(&ok, outcome, classes)?;
+            let outcome = outcome.to_f32();
+            self.draw(&ok, &outcome, classes)?;
             w.tensor("attribution", &outcome.attribution);
-            w.tensor("input", &stack(&ok));
+            w.tensor("input", &stack(&ok).cast::<f32>());
             if let Some(se) = &outcome.std_error {
                 w.tensor("std_error", se);
             }
@@ -286,9 +287,9 @@ impl Runner<'_> {
     /// class out of range) is moved to `failures` and the rest explained again without it.
     fn explain_all(
         &self,
-        ok: &mut Vec<(&Item, Loaded)>,
+        ok: &mut Vec<(&Item, Loaded<T>)>,
         failures: &mut Vec<(String, String)>,
-    ) -> Result<Option<(Outcome, Vec<usize>)>> {
+    ) -> Result<Option<(Outcome<T>, Vec<usize>)>> {
         loop {
             if ok.is_empty() {
                 return Ok(None);
@@ -325,8 +326,8 @@ impl Runner<'_> {
     /// batch. The classes come back flattened, `per_input` of them for each input.
     fn explain(
         &self,
-        ok: &[(&Item, Loaded)],
-    ) -> std::result::Result<(Outcome, Vec<usize>), ExplainError> {
+        ok: &[(&Item, Loaded<T>)],
+    ) -> std::result::Result<(Outcome<T>, Vec<usize>), ExplainError> {
         if self.plan.target.several() {
             let batch = stack(ok);
             let targets = self.plan.target.targets(self.model, &batch);
@@ -377,10 +378,10 @@ impl Runner<'_> {
     /// Explains `batch` (the inputs of `run`, stacked) for `targets`, keyed by their names.
     fn explain_batch(
         &self,
-        run: &[(&Item, Loaded)],
-        batch: &Tensor<f32>,
+        run: &[(&Item, Loaded<T>)],
+        batch: &Tensor<T>,
         targets: &Targets,
-    ) -> std::result::Result<Outcome, ExplainError> {
+    ) -> std::result::Result<Outcome<T>, ExplainError> {
         let keys: Vec<u64> = run.iter().map(|(i, _)| i.key()).collect();
         method::explain(
             self.plan,
@@ -395,7 +396,7 @@ impl Runner<'_> {
 
     /// Writes each input's picture, `OUT/NAME.png`, or with several classes per input one per
     /// class, `OUT/NAME.class-C.png`.
-    fn draw(&self, ok: &[(&Item, Loaded)], outcome: &Outcome, classes: &[usize]) -> Result<()> {
+    fn draw(&self, ok: &[(&Item, Loaded<T>)], outcome: &Outcome, classes: &[usize]) -> Result<()> {
         if self.d.pictures == Pictures::None {
             return Ok(());
         }
@@ -405,7 +406,8 @@ impl Runner<'_> {
         for (m, class) in classes.iter().enumerate() {
             let (item, loaded) = &ok[m / per_input];
             let a = &outcome.attribution.data()[m * len..(m + 1) * len];
-            let image = picture(&self.d.renderer, self.d.pictures, a, &loaded.data, shape)?;
+            let input: Vec<f32> = loaded.data.iter().map(|v| to_f32(*v)).collect();
+            let image = picture(&self.d.renderer, self.d.pictures, a, &input, shape)?;
             let name = match per_input {
                 1 => item.picture(),
                 _ => item.picture_of(*class),
@@ -425,11 +427,16 @@ impl Runner<'_> {
     }
 }
 
+/// `v` rounded to the nearest `f32`.
+fn to_f32<T: Scalar>(v: T) -> f32 {
+    v.to_f64_lossless() as f32
+}
+
 /// The loaded inputs of `run`, stacked into one batch.
-fn stack(run: &[(&Item, Loaded)]) -> Tensor<f32> {
+fn stack<T: Scalar>(run: &[(&Item, Loaded<T>)]) -> Tensor<T> {
     let mut shape = vec![run.len()];
     shape.extend(&run[0].1.shape);
-    let data: Vec<f32> = run
+    let data: Vec<T> = run
         .iter()
         .flat_map(|(_, l)| l.data.iter().copied())
         .collect();

@@ -4,48 +4,58 @@
 
 use smoothgrad::{
     predicted, Attribution, Baseline, ExplainError, Gradient, GradientXInput, GuidedBackprop,
-    IntegratedGradients, Method, Model, Progress, SmoothGrad, Targets,
+    IntegratedGradients, Method, Model, Operator, Progress, SmoothGrad, Targets,
 };
-use smoothgrad_autograd::Tensor;
+use smoothgrad_autograd::{Scalar, Tensor};
 
 use crate::blur::gaussian_blur;
 use crate::cli::BaseMethod;
 use crate::error::{CliError, Result};
 use crate::inputs;
-use crate::plan::{ExplainPlan, IgBaseline};
+use crate::plan::{cast_baseline, ExplainPlan, IgBaseline};
 
-/// What an explanation produced: the attribution written out and, for the SmoothGrad family,
-/// the standard error of the SmoothGrad mean.
-pub struct Outcome {
+/// What an explanation produced, in the run's precision `T`: the attribution written out and,
+/// for the SmoothGrad family, the standard error of the SmoothGrad mean.
+pub struct Outcome<T: Scalar = f32> {
     /// The attributions, `[N, ...]`.
-    pub attribution: Tensor<f32>,
+    pub attribution: Tensor<T>,
     /// The SmoothGrad mean's standard error, `[N, ...]`.
-    pub std_error: Option<Tensor<f32>>,
+    pub std_error: Option<Tensor<T>>,
+}
+
+impl<T: Scalar> Outcome<T> {
+    /// The outcome in `f32`, as it is written out and drawn (each value rounded to nearest).
+    pub fn to_f32(&self) -> Outcome<f32> {
+        Outcome {
+            attribution: self.attribution.cast(),
+            std_error: self.std_error.as_ref().map(Tensor::cast),
+        }
+    }
 }
 
 /// The integrated-gradients baseline of a run: fixed (zeros, a constant, a file's tensor) or
 /// each input's blur.
-pub enum RunBaseline {
+pub enum RunBaseline<T: Scalar = f32> {
     /// The same for every input.
-    Fixed(Baseline<f32>),
+    Fixed(Baseline<T>),
     /// Each input blurred with this sigma (pixels).
     Blur(f64),
 }
 
-impl RunBaseline {
+impl<T: Scalar> RunBaseline<T> {
     /// Resolves `--ig-baseline` (loading a file as the inputs are loaded, `normalize` applied).
     ///
     /// # Errors
     /// A file that cannot be read or holds more than one input.
     pub fn of(plan: &ExplainPlan) -> Result<Self> {
         Ok(match &plan.ig_baseline {
-            IgBaseline::Fixed(b) => RunBaseline::Fixed(b.clone()),
+            IgBaseline::Fixed(b) => RunBaseline::Fixed(cast_baseline(b)),
             IgBaseline::Blur(sigma) => RunBaseline::Blur(*sigma),
             IgBaseline::File(path) => {
-                let loaded = inputs::load_inputs(
+                let loaded = inputs::load_inputs::<T>(
                     std::slice::from_ref(path),
                     &plan.preprocess,
-                    &smoothgrad::ModuleModel(&smoothgrad_nn::Identity),
+                    &inputs::Native,
                 )
                 .map_err(|e| CliError::input(format!("--ig-baseline: {}", e.message)))?;
                 let shape = loaded.tensor.shape().to_vec();
@@ -69,20 +79,18 @@ impl RunBaseline {
 ///
 /// # Errors
 /// The library's errors, and a blur baseline on inputs that are not images `[N, C, H, W]`.
-pub fn explain(
+pub fn explain<T: Scalar>(
     plan: &ExplainPlan,
-    baseline: &RunBaseline,
-    model: &dyn Model,
-    inputs: &Tensor<f32>,
+    baseline: &RunBaseline<T>,
+    model: &dyn Model<T>,
+    inputs: &Tensor<T>,
     targets: &Targets,
     keys: Option<&[u64]>,
     progress: &Progress,
-) -> std::result::Result<Outcome, ExplainError> {
-    let ig = |b: Baseline<f32>| IntegratedGradients {
-        baseline: b,
-        ..plan.integrated_gradients.clone()
-    };
+) -> std::result::Result<Outcome<T>, ExplainError> {
+    let ig = |b: Baseline<T>| -> IntegratedGradients<T> { plan.integrated_gradients(b) };
     let job = Job {
+        operator: plan.operator(),
         plan,
         model,
         inputs,
@@ -120,7 +128,7 @@ pub fn explain(
                     inputs: &one,
                     targets: &t,
                     keys: Some(&key),
-                    ..job
+                    ..job.clone()
                 };
                 parts.push(single.run(ig(Baseline::Tensor(blurred)))?);
             }
@@ -130,7 +138,7 @@ pub fn explain(
 }
 
 /// The number of classes the model gives for `inputs`.
-fn output_classes(model: &dyn Model, inputs: &Tensor<f32>) -> usize {
+fn output_classes<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>) -> usize {
     let mut one = inputs.shape().to_vec();
     one[0] = 1;
     model
@@ -141,11 +149,11 @@ fn output_classes(model: &dyn Model, inputs: &Tensor<f32>) -> usize {
 }
 
 /// Outcomes of consecutive inputs, stacked.
-pub fn concat(parts: Vec<Outcome>) -> Outcome {
-    let stack = |ts: Vec<&Tensor<f32>>| {
+pub fn concat<T: Scalar>(parts: Vec<Outcome<T>>) -> Outcome<T> {
+    let stack = |ts: Vec<&Tensor<T>>| {
         let mut shape = ts[0].shape().to_vec();
         shape[0] = ts.iter().map(|t| t.shape()[0]).sum();
-        let data: Vec<f32> = ts.iter().flat_map(|t| t.data().iter().copied()).collect();
+        let data: Vec<T> = ts.iter().flat_map(|t| t.data().iter().copied()).collect();
         Tensor::from_vec(data, &shape).expect("stacked")
     };
     let attribution = stack(parts.iter().map(|p| &p.attribution).collect());
@@ -161,7 +169,7 @@ pub fn concat(parts: Vec<Outcome>) -> Outcome {
 
 /// The classes `--target predicted` explained, for the output file: the library's rule
 /// ([`predicted`]) on inputs the library has already checked.
-pub fn predicted_classes(model: &dyn Model, inputs: &Tensor<f32>) -> Vec<usize> {
+pub fn predicted_classes<T: Scalar>(model: &dyn Model<T>, inputs: &Tensor<T>) -> Vec<usize> {
     let k = output_classes(model, inputs);
     assert!(
         k > 0,
@@ -171,30 +179,31 @@ pub fn predicted_classes(model: &dyn Model, inputs: &Tensor<f32>) -> Vec<usize> 
 }
 
 /// One explanation request, whatever the method.
-#[derive(Clone, Copy)]
-struct Job<'a> {
+#[derive(Clone)]
+struct Job<'a, T: Scalar> {
     plan: &'a ExplainPlan,
-    model: &'a dyn Model,
-    inputs: &'a Tensor<f32>,
+    model: &'a dyn Model<T>,
+    operator: Operator<T>,
+    inputs: &'a Tensor<T>,
     targets: &'a Targets,
     keys: Option<&'a [u64]>,
     progress: &'a Progress,
 }
 
-impl Job<'_> {
+impl<T: Scalar> Job<'_, T> {
     /// `method` alone, `--batch-size` inputs per pass, or SmoothGrad over it: the statistic
     /// `--method` names, with the mean's standard error.
     fn run(
         &self,
-        method: impl for<'m> Method<f32, dyn Model + 'm>,
-    ) -> std::result::Result<Outcome, ExplainError> {
+        method: impl for<'m> Method<T, dyn Model<T> + 'm>,
+    ) -> std::result::Result<Outcome<T>, ExplainError> {
         let p = self.plan;
         let Some(s) = &p.smoothing else {
             let Attribution { values } = method.explain(
                 self.model,
                 self.inputs,
                 self.targets,
-                &p.operator,
+                &self.operator,
                 p.batch_size,
             )?;
             return Ok(Outcome {
@@ -216,9 +225,9 @@ impl Job<'_> {
         };
         let e = match self.keys {
             Some(keys) => {
-                sg.explain_keyed(self.model, self.inputs, self.targets, &p.operator, keys)?
+                sg.explain_keyed(self.model, self.inputs, self.targets, &self.operator, keys)?
             }
-            None => sg.explain(self.model, self.inputs, self.targets, &p.operator)?,
+            None => sg.explain(self.model, self.inputs, self.targets, &self.operator)?,
         };
         Ok(Outcome {
             attribution: e.get(s.statistic).clone(),

@@ -10,6 +10,11 @@
 //! softmax or log-softmax ([`Cut::before_softmax`], which asks the model where they are):
 //! `--operator logit` then explains the logits, as the SmoothGrad paper recommends, and
 //! `probability` / `log-probability` apply softmax once, themselves.
+//!
+//! Everything runs in one floating-point type `T` (`--precision`: `f32`, or `f64` for results
+//! that do not depend on f32 rounding): the model is built in `T`, the inputs are converted to
+//! it, and the library's methods, noise and batching are the same generic code. The files and
+//! pictures are written in `f32` either way.
 
 mod collect;
 mod folder;
@@ -17,24 +22,34 @@ pub(crate) mod method;
 
 use smoothgrad::{Cut, ExplainError, Targets};
 use smoothgrad_autograd::io::Writer;
+use smoothgrad_autograd::{Scalar, Tensor};
 
-use crate::cli::ExplainArgs;
+use crate::cli::{ExplainArgs, Precision};
 use crate::error::{CliError, Result};
 use crate::files::write_pngs;
-use crate::inputs::{self, Inputs};
+use crate::inputs;
 use crate::plan::{ExplainPlan, Output};
 use crate::preprocess::nchw_maps;
 use crate::rendering::Renderer;
 
 use method::{predicted_classes, Outcome, RunBaseline};
 
-/// Runs `explain`.
+/// Runs `explain`, in the precision `--precision` names.
 pub fn run(args: &ExplainArgs) -> Result<()> {
     let plan = ExplainPlan::new(args)?;
-    if let Output::Dir(dir) = &plan.output {
-        return folder::run(&plan, dir);
+    match plan.precision {
+        Precision::F32 => run_in::<f32>(&plan, args.dataset.quiet),
+        Precision::F64 => run_in::<f64>(&plan, args.dataset.quiet),
     }
-    let baseline = RunBaseline::of(&plan)?;
+}
+
+/// Runs `plan` with the model, the inputs and every computation in `T`; the results are
+/// written as `f32`.
+fn run_in<T: Scalar>(plan: &ExplainPlan, quiet: bool) -> Result<()> {
+    if let Output::Dir(dir) = &plan.output {
+        return folder::run::<T>(plan, dir);
+    }
+    let baseline = RunBaseline::<T>::of(plan)?;
     // Folders and globs are expanded (sorted by name); files alone keep the order given.
     let expand = plan
         .inputs
@@ -46,19 +61,12 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     } else {
         plan.inputs.clone()
     };
-    // The model says how many channels images become; an ONNX model is then imported again
-    // for the inputs' real shape (its symbolic dimensions).
-    let model = inputs::load_model(&plan.model, plan.arch.as_deref(), None)?;
-    let inputs = inputs::load_inputs(&paths, &plan.preprocess, &Cut::before_softmax(&*model))?;
-    let model = if crate::files::extension(&plan.model).as_deref() == Some("onnx") {
-        inputs::load_model(
-            &plan.model,
-            plan.arch.as_deref(),
-            Some(inputs.tensor.shape()),
-        )?
-    } else {
-        model
-    };
+    // The model file is read once: it says how many channels images become (an ONNX model by
+    // its declared input), then an ONNX graph is converted for the inputs' real shape (its
+    // symbolic dimensions).
+    let source = inputs::ModelSource::<T>::open(&plan.model, plan.arch.as_deref())?;
+    let inputs = inputs::load_inputs::<T>(&paths, &plan.preprocess, &source)?;
+    let model = source.build(Some(inputs.tensor.shape()))?;
     plan.check_memory(&*model, &inputs.tensor)?;
     if matches!(plan.output, Output::Png(..)) && inputs.tensor.rank() != 4 {
         return Err(CliError::input(format!(
@@ -74,7 +82,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     if let (Some(labels), Some(k)) = (&plan.labels, inputs::output_count(&cut, &inputs.tensor)) {
         labels.check_count(k)?;
     }
-    let bar = sample_bar(&plan, args.dataset.quiet, inputs.tensor.shape()[0]);
+    let bar = sample_bar(plan, quiet, inputs.tensor.shape()[0]);
     let (outcome, classes) = in_pool(plan.threads, || {
         let (targets, origin) = inputs.targets(&plan.target, &cut);
         let progress = match &bar {
@@ -85,7 +93,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
             None => smoothgrad::Progress::default(),
         };
         let outcome = method::explain(
-            &plan,
+            plan,
             &baseline,
             &cut,
             &inputs.tensor,
@@ -102,14 +110,16 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
                 (c.clone(), vec![c.len()])
             }
         };
-        Ok((outcome, classes))
+        Ok((outcome.to_f32(), classes))
     })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     match &plan.output {
-        Output::Png(path, renderer) => write_png(&plan, path, renderer, &outcome, &classes.1),
-        Output::Safetensors(path) => write_tensors(&plan, path, &outcome, &inputs, &classes),
+        Output::Png(path, renderer) => write_png(plan, path, renderer, &outcome, &classes.1),
+        Output::Safetensors(path) => {
+            write_tensors(plan, path, &outcome, &inputs.tensor.cast(), &classes)
+        }
         Output::Dir(_) => unreachable!("handled above"),
     }
 }
@@ -151,12 +161,12 @@ fn write_tensors(
     plan: &ExplainPlan,
     path: &std::path::Path,
     outcome: &Outcome,
-    inputs: &Inputs,
+    input: &Tensor<f32>,
     (targets, shape): &(Vec<usize>, Vec<usize>),
 ) -> Result<()> {
     let mut w = Writer::new();
     w.tensor("attribution", &outcome.attribution);
-    w.tensor(inputs::INPUT_TENSOR, &inputs.tensor);
+    w.tensor(inputs::INPUT_TENSOR, input);
     if let Some(se) = &outcome.std_error {
         w.tensor("std_error", se);
     }
