@@ -11,6 +11,10 @@ use crate::scalar::Scalar;
 /// The most taps one output row sums (a 5x5 kernel).
 pub(super) const MAX_TAPS: usize = 25;
 
+/// The smallest block of [`Simd::taps`] in vector registers: a row whose length is a multiple
+/// of it has no scalar tail.
+pub(super) const BLOCK: usize = 8;
+
 /// `acc + w * x`, fused into one rounding when `FMA` (the caller is compiled with FMA then, so
 /// `mul_add` is one instruction rather than a library call).
 #[inline(always)]
@@ -143,19 +147,21 @@ fn split_any<T: Scalar>(src: &[T], even: &mut [T], odd: &mut [T]) {
     }
 }
 
-/// `dst[2t] += first[t]`, `dst[2t + 1] += second[t]` over `dst` (a last odd element takes
-/// `first` only).
+/// For each `(dst, first, second)`: `dst[2t] = first[t]`, `dst[2t + 1] = second[t]` over `dst`
+/// (a last odd element takes `first` only).
 #[inline(always)]
-fn interleave_add_any<T: Scalar>(dst: &mut [T], first: &[T], second: &[T]) {
-    let pairs = dst.len() / 2;
-    let (head, tail) = dst.split_at_mut(2 * pairs);
-    let (first, second) = (&first[..pairs + tail.len()], &second[..pairs]);
-    for ((pair, &a), &b) in head.chunks_exact_mut(2).zip(first).zip(second) {
-        pair[0] = pair[0] + a;
-        pair[1] = pair[1] + b;
-    }
-    if let Some(v) = tail.first_mut() {
-        *v = *v + first[pairs];
+fn interleave_any<'a, T: Scalar + 'a>(rows: impl Iterator<Item = (&'a mut [T], &'a [T], &'a [T])>) {
+    for (dst, first, second) in rows {
+        let pairs = dst.len() / 2;
+        let (head, tail) = dst.split_at_mut(2 * pairs);
+        let (first, second) = (&first[..pairs + tail.len()], &second[..pairs]);
+        for ((pair, &a), &b) in head.chunks_exact_mut(2).zip(first).zip(second) {
+            pair[0] = a;
+            pair[1] = b;
+        }
+        if let Some(v) = tail.first_mut() {
+            *v = first[pairs];
+        }
     }
 }
 
@@ -166,11 +172,13 @@ fn split_avx2<T: Scalar>(src: &[T], even: &mut [T], odd: &mut [T]) {
     split_any(src, even, odd);
 }
 
-/// [`interleave_add_any`] compiled for AVX2.
+/// [`interleave_any`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn interleave_add_avx2<T: Scalar>(dst: &mut [T], first: &[T], second: &[T]) {
-    interleave_add_any(dst, first, second);
+fn interleave_avx2<'a, T: Scalar + 'a>(
+    rows: impl Iterator<Item = (&'a mut [T], &'a [T], &'a [T])>,
+) {
+    interleave_any(rows);
 }
 
 /// The code the CPU runs: AVX2 and FMA when it has both (checked once per pass, cached by
@@ -236,17 +244,21 @@ impl Simd {
         split_any(src, even, odd);
     }
 
-    /// `dst[2t] += first[t]`, `dst[2t + 1] += second[t]` over `dst` (`first` holding
-    /// `ceil(len / 2)` values, `second` `floor(len / 2)`).
+    /// For each row `(dst, first, second)`: `dst[2t] = first[t]`, `dst[2t + 1] = second[t]`
+    /// over `dst` (`first` holding at least `ceil(len / 2)` values, `second` `floor(len / 2)`);
+    /// the rows of a whole plane in one call, so the loop is compiled with the wide vectors.
     #[inline]
-    pub(super) fn interleave_add<T: Scalar>(self, dst: &mut [T], first: &[T], second: &[T]) {
+    pub(super) fn interleave<'a, T: Scalar + 'a>(
+        self,
+        rows: impl Iterator<Item = (&'a mut [T], &'a [T], &'a [T])>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if self.fma {
             // SAFETY: as in `taps`.
-            unsafe { interleave_add_avx2(dst, first, second) };
+            unsafe { interleave_avx2(rows) };
             return;
         }
-        interleave_add_any(dst, first, second);
+        interleave_any(rows);
     }
 }
 
@@ -272,11 +284,6 @@ impl<'a, T: Scalar> Taps<'a, T> {
         self.src[self.k] = src;
         self.w[self.k] = w;
         self.k += 1;
-    }
-
-    /// Whether no tap was pushed.
-    pub(super) fn is_empty(&self) -> bool {
-        self.k == 0
     }
 
     /// `out[j] += sum_t w[t] * src[t][j]` (see [`Simd::taps`]).
@@ -333,9 +340,9 @@ mod tests {
             if len % 2 == 1 {
                 even[len / 2] = (len - 1) as f32;
             }
-            let mut back = vec![1.0; len];
-            simd.interleave_add(&mut back, &even, &odd);
-            assert!(back.iter().enumerate().all(|(s, &v)| v == s as f32 + 1.0));
+            let mut back = vec![-1.0; len];
+            simd.interleave(std::iter::once((&mut back[..], &even[..], &odd[..])));
+            assert!(back.iter().enumerate().all(|(s, &v)| v == s as f32));
         }
     }
 }
