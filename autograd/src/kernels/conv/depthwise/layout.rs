@@ -123,7 +123,7 @@ impl<T: Scalar> Flat<T> {
         for (r, row) in src.chunks_exact(w).enumerate() {
             self.src[(r + ph) * wp + pw..][..w].copy_from_slice(row);
         }
-        self.out.clear();
+        // Every output is written from `b`: the buffer only grows.
         self.out.resize(len, b);
         let mut taps = Taps::new();
         for p in 0..K {
@@ -131,7 +131,7 @@ impl<T: Scalar> Flat<T> {
                 taps.push(&self.src[p * wp + q..][..len], wk[p * K + q]);
             }
         }
-        taps.run(simd, &mut self.out);
+        taps.run(simd, Some(b), &mut self.out[..len]);
         self.out[..n].chunks_exact(wp).map(move |row| &row[..ow])
     }
 
@@ -179,7 +179,7 @@ impl<T: Scalar> Flat<T> {
             }
         }
         let (n, len) = (oh * wq, (oh * wq).next_multiple_of(BLOCK));
-        self.out.clear();
+        // Every output is written from `b`: the buffer only grows.
         self.out.resize(len, b);
         let mut taps = Taps::new();
         for p in 0..K {
@@ -188,7 +188,7 @@ impl<T: Scalar> Flat<T> {
                 taps.push(&self.src[at..][..len], wk[p * K + q]);
             }
         }
-        taps.run(simd, &mut self.out);
+        taps.run(simd, Some(b), &mut self.out[..len]);
         self.out[..n].chunks_exact(wq).map(move |row| &row[..ow])
     }
 }

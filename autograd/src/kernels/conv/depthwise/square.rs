@@ -118,7 +118,6 @@ fn forward_k<T: Scalar, const K: usize>(
             let b = bias.map_or(T::zero(), |b| b[o]);
             let yp = &mut y[(n * g.o + o) * hw..][..hw];
             for (i, yrow) in yp.chunks_exact_mut(g.out_w).enumerate() {
-                yrow.fill(b);
                 let mut taps = Taps::new();
                 for p in 0..K {
                     let Some(r) = input_row(g, i, p) else {
@@ -129,7 +128,7 @@ fn forward_k<T: Scalar, const K: usize>(
                         taps.push(layout.tap(row, q, g.out_w), wk[p * K + q]);
                     }
                 }
-                taps.run(simd, yrow);
+                taps.run(simd, Some(b), yrow);
             }
         }
     }

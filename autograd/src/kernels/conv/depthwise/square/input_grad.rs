@@ -122,11 +122,13 @@ pub(super) fn backward_input<T: Scalar, const K: usize>(
     // Zero outside `dy`'s rows: each plane overwrites only those.
     let mut dyp = vec![T::zero(); plan.dy_len];
     let mut scratch = vec![T::zero(); plan.scratch_len];
-    let mut dx = Vec::with_capacity(g.n * g.c * plane);
-    for idx in 0..g.n * g.c {
+    // Every element is written once, by the interleave pass below.
+    let mut dx = vec![T::zero(); g.n * g.c * plane];
+    for (idx, dxp) in dx.chunks_exact_mut(plane).enumerate() {
         let (n, c) = (idx / g.c, idx % g.c);
-        scratch.fill(T::zero());
         for o in c * m..(c + 1) * m {
+            // The group's first channel writes the scratch, the others add into it.
+            let init = (o == c * m).then_some(T::zero());
             let dyc = &dy[(n * g.o + o) * hw..][..hw];
             for (i, row) in dyc.chunks_exact(g.out_w).enumerate() {
                 dyp[plan.origin + i * plan.wd..][..g.out_w].copy_from_slice(row);
@@ -137,12 +139,9 @@ pub(super) fn backward_input<T: Scalar, const K: usize>(
                 for &(off, k) in &phase.taps {
                     taps.push(&dyp[off..][..phase.len], wk[k]);
                 }
-                taps.run(simd, &mut scratch[phase.at..][..phase.len]);
+                taps.run(simd, init, &mut scratch[phase.at..][..phase.len]);
             }
         }
-        let start = dx.len();
-        dx.resize(start + plane, T::zero());
-        let dxp = &mut dx[start..];
         for alpha in 0..sh {
             // The rows r of dx with (r + ph) % sh == alpha: r0, r0 + sh, ...
             let r0 = (alpha + sh - ph % sh) % sh;
