@@ -2,7 +2,7 @@
 //! reads one contiguous slice: [`Phases`] (a row's columns by phase of the column stride) and
 //! [`Flat`] (stride 1: a whole plane as one flat row).
 
-use super::taps::{Simd, Taps};
+use super::taps::{Simd, Taps, BLOCK};
 use super::Conv2dGeometry;
 use crate::scalar::Scalar;
 
@@ -115,22 +115,24 @@ impl<T: Scalar> Flat<T> {
     ) -> impl Iterator<Item = &[T]> + '_ {
         let wp = w + 2 * pw;
         let (oh, ow) = (h + 2 * ph + 1 - K, wp + 1 - K);
-        // One more zero row: the last output row's dropped columns read K - 1 past its end.
-        self.src.resize((h + 2 * ph + 1) * wp, T::zero());
+        // The outputs computed: whole blocks of the tap loop, past the dropped columns.
+        let (n, len) = (oh * wp, (oh * wp).next_multiple_of(BLOCK));
+        // One more zero row and a block: the dropped outputs read up to K - 1 + BLOCK past the
+        // last output row.
+        self.src.resize((h + 2 * ph + 1) * wp + BLOCK, T::zero());
         for (r, row) in src.chunks_exact(w).enumerate() {
             self.src[(r + ph) * wp + pw..][..w].copy_from_slice(row);
         }
-        let n = oh * wp;
-        self.out.clear();
-        self.out.resize(n, b);
+        // Every output is written from `b`: the buffer only grows.
+        self.out.resize(len, b);
         let mut taps = Taps::new();
         for p in 0..K {
             for q in 0..K {
-                taps.push(&self.src[p * wp + q..][..n], wk[p * K + q]);
+                taps.push(&self.src[p * wp + q..][..len], wk[p * K + q]);
             }
         }
-        taps.run(simd, &mut self.out);
-        self.out.chunks_exact(wp).map(move |row| &row[..ow])
+        taps.run(simd, Some(b), &mut self.out[..len]);
+        self.out[..n].chunks_exact(wp).map(move |row| &row[..ow])
     }
 
     /// One plane of a `K x K` correlation at stride 2 in both dimensions, `y[i, j] = b +
@@ -157,7 +159,9 @@ impl<T: Scalar> Flat<T> {
         // One more zero row per phase: the dropped columns of the last rows read past the end.
         let (hq, wq) = (hp.div_ceil(2) + 1, wp.div_ceil(2));
         let size = hq * wq;
-        self.src.resize(4 * size, T::zero());
+        // A block more: the outputs computed are whole blocks of the tap loop, and the last
+        // phase's dropped ones read past its end.
+        self.src.resize(4 * size + BLOCK, T::zero());
         let pairs = w / 2;
         for (r, x) in src.chunks_exact(w).enumerate() {
             let (a, u) = ((r + ph) % 2, (r + ph) / 2);
@@ -174,17 +178,17 @@ impl<T: Scalar> Flat<T> {
                 first[pairs] = x[w - 1];
             }
         }
-        let n = oh * wq;
-        self.out.clear();
-        self.out.resize(n, b);
+        let (n, len) = (oh * wq, (oh * wq).next_multiple_of(BLOCK));
+        // Every output is written from `b`: the buffer only grows.
+        self.out.resize(len, b);
         let mut taps = Taps::new();
         for p in 0..K {
             for q in 0..K {
-                let phase = &self.src[(2 * (p % 2) + q % 2) * size..][..size];
-                taps.push(&phase[(p / 2) * wq + q / 2..][..n], wk[p * K + q]);
+                let at = (2 * (p % 2) + q % 2) * size + (p / 2) * wq + q / 2;
+                taps.push(&self.src[at..][..len], wk[p * K + q]);
             }
         }
-        taps.run(simd, &mut self.out);
-        self.out.chunks_exact(wq).map(move |row| &row[..ow])
+        taps.run(simd, Some(b), &mut self.out[..len]);
+        self.out[..n].chunks_exact(wq).map(move |row| &row[..ow])
     }
 }

@@ -11,6 +11,10 @@ use crate::scalar::Scalar;
 /// The most taps one output row sums (a 5x5 kernel).
 pub(super) const MAX_TAPS: usize = 25;
 
+/// The smallest block of [`Simd::taps`] in vector registers: a row whose length is a multiple
+/// of it has no scalar tail.
+pub(super) const BLOCK: usize = 8;
+
 /// `acc + w * x`, fused into one rounding when `FMA` (the caller is compiled with FMA then, so
 /// `mul_add` is one instruction rather than a library call).
 #[inline(always)]
@@ -22,18 +26,19 @@ fn madd<T: Scalar, const FMA: bool>(w: T, x: T, acc: T) -> T {
     }
 }
 
-/// `out[j] += sum_t w[t] * src[t][j]` for the blocks of `L` outputs from `j` while one fits;
-/// returns where it stopped.
+/// `out[j] = init + sum_t w[t] * src[t][j]` (`out[j] += ...` without `init`) for the blocks of
+/// `L` outputs from `j` while one fits; returns where it stopped.
 #[inline(always)]
 fn blocks<T: Scalar, const K: usize, const L: usize, const FMA: bool>(
     out: &mut [T],
+    init: Option<T>,
     src: &[&[T]; K],
     w: &[T; K],
     mut j: usize,
 ) -> usize {
     while j + L <= out.len() {
         let o: &mut [T; L] = (&mut out[j..j + L]).try_into().expect("a full block");
-        let mut acc = *o;
+        let mut acc = init.map_or(*o, |v| [v; L]);
         for (s, &wt) in src.iter().zip(w) {
             let xs: &[T; L] = s[j..j + L].try_into().expect("a full block");
             for (a, &v) in acc.iter_mut().zip(xs) {
@@ -46,18 +51,24 @@ fn blocks<T: Scalar, const K: usize, const L: usize, const FMA: bool>(
     j
 }
 
-/// `out[j] += sum_t w[t] * src[t][j]` over the whole row (every `src[t]` at least as long as
-/// `out`): blocks of 32 (four AVX2 registers of `f32`, independent accumulators), then at most
-/// one of 16 and one of 8, then single outputs. Each output adds its taps in order `t = 0..K`.
+/// `out[j] = init + sum_t w[t] * src[t][j]` (`out[j] += ...` without `init`) over the whole row
+/// (every `src[t]` at least as long as `out`): blocks of 32 (four AVX2 registers of `f32`,
+/// independent accumulators), then at most one of 16 and one of 8, then single outputs. Each
+/// output adds its taps in order `t = 0..K`.
 #[inline(always)]
-fn taps<T: Scalar, const K: usize, const FMA: bool>(out: &mut [T], src: &[&[T]], w: &[T]) {
+fn taps<T: Scalar, const K: usize, const FMA: bool>(
+    out: &mut [T],
+    init: Option<T>,
+    src: &[&[T]],
+    w: &[T],
+) {
     let n = out.len();
     let src: [&[T]; K] = std::array::from_fn(|t| &src[t][..n]);
     let w: &[T; K] = w.try_into().expect("K weights");
-    let j = blocks::<T, K, 32, FMA>(out, &src, w, 0);
-    let j = blocks::<T, K, 16, FMA>(out, &src, w, j);
-    let j = blocks::<T, K, 8, FMA>(out, &src, w, j);
-    blocks::<T, K, 1, FMA>(out, &src, w, j);
+    let j = blocks::<T, K, 32, FMA>(out, init, &src, w, 0);
+    let j = blocks::<T, K, 16, FMA>(out, init, &src, w, j);
+    let j = blocks::<T, K, 8, FMA>(out, init, &src, w, j);
+    blocks::<T, K, 1, FMA>(out, init, &src, w, j);
 }
 
 /// The tap counts with their own unrolled code: the counts the passes produce (multiples of a
@@ -65,17 +76,25 @@ fn taps<T: Scalar, const K: usize, const FMA: bool>(out: &mut [T], src: &[&[T]],
 const COUNTS: [usize; 13] = [1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 20, 25];
 
 /// [`taps`] for any tap count up to [`MAX_TAPS`]: one unrolled call for the [`COUNTS`], others
-/// in consecutive chunks of those. Chunks add into `out` in the same tap order, so the result
-/// does not depend on the split.
+/// in consecutive chunks of those (the first from `init`, the others adding into `out`). Chunks
+/// add in the same tap order, so the result does not depend on the split.
 #[inline(always)]
-fn taps_any<T: Scalar, const FMA: bool>(out: &mut [T], mut src: &[&[T]], mut w: &[T]) {
+fn taps_any<T: Scalar, const FMA: bool>(
+    out: &mut [T],
+    mut init: Option<T>,
+    mut src: &[&[T]],
+    mut w: &[T],
+) {
     macro_rules! by_count {
         ($k:expr, $($c:literal)*) => {
             match $k {
-                $($c => taps::<T, $c, FMA>(out, &src[..$c], &w[..$c]),)*
+                $($c => taps::<T, $c, FMA>(out, init, &src[..$c], &w[..$c]),)*
                 k => unreachable!("{k} taps"),
             }
         };
+    }
+    if let (Some(v), true) = (init, src.is_empty()) {
+        out.fill(v);
     }
     while !src.is_empty() {
         let k = COUNTS
@@ -84,15 +103,15 @@ fn taps_any<T: Scalar, const FMA: bool>(out: &mut [T], mut src: &[&[T]], mut w: 
             .max()
             .expect("one tap");
         by_count!(k, 1 2 3 4 5 6 8 9 10 12 15 20 25);
-        (src, w) = (&src[k..], &w[k..]);
+        (init, src, w) = (None, &src[k..], &w[k..]);
     }
 }
 
 /// [`taps_any`] compiled for AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn taps_fma<T: Scalar>(out: &mut [T], src: &[&[T]], w: &[T]) {
-    taps_any::<T, true>(out, src, w);
+fn taps_fma<T: Scalar>(out: &mut [T], init: Option<T>, src: &[&[T]], w: &[T]) {
+    taps_any::<T, true>(out, init, src, w);
 }
 
 /// Lanes of the partial sums of [`Simd::dots`].
@@ -143,19 +162,21 @@ fn split_any<T: Scalar>(src: &[T], even: &mut [T], odd: &mut [T]) {
     }
 }
 
-/// `dst[2t] += first[t]`, `dst[2t + 1] += second[t]` over `dst` (a last odd element takes
-/// `first` only).
+/// For each `(dst, first, second)`: `dst[2t] = first[t]`, `dst[2t + 1] = second[t]` over `dst`
+/// (a last odd element takes `first` only).
 #[inline(always)]
-fn interleave_add_any<T: Scalar>(dst: &mut [T], first: &[T], second: &[T]) {
-    let pairs = dst.len() / 2;
-    let (head, tail) = dst.split_at_mut(2 * pairs);
-    let (first, second) = (&first[..pairs + tail.len()], &second[..pairs]);
-    for ((pair, &a), &b) in head.chunks_exact_mut(2).zip(first).zip(second) {
-        pair[0] = pair[0] + a;
-        pair[1] = pair[1] + b;
-    }
-    if let Some(v) = tail.first_mut() {
-        *v = *v + first[pairs];
+fn interleave_any<'a, T: Scalar + 'a>(rows: impl Iterator<Item = (&'a mut [T], &'a [T], &'a [T])>) {
+    for (dst, first, second) in rows {
+        let pairs = dst.len() / 2;
+        let (head, tail) = dst.split_at_mut(2 * pairs);
+        let (first, second) = (&first[..pairs + tail.len()], &second[..pairs]);
+        for ((pair, &a), &b) in head.chunks_exact_mut(2).zip(first).zip(second) {
+            pair[0] = a;
+            pair[1] = b;
+        }
+        if let Some(v) = tail.first_mut() {
+            *v = first[pairs];
+        }
     }
 }
 
@@ -166,11 +187,13 @@ fn split_avx2<T: Scalar>(src: &[T], even: &mut [T], odd: &mut [T]) {
     split_any(src, even, odd);
 }
 
-/// [`interleave_add_any`] compiled for AVX2.
+/// [`interleave_any`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn interleave_add_avx2<T: Scalar>(dst: &mut [T], first: &[T], second: &[T]) {
-    interleave_add_any(dst, first, second);
+fn interleave_avx2<'a, T: Scalar + 'a>(
+    rows: impl Iterator<Item = (&'a mut [T], &'a [T], &'a [T])>,
+) {
+    interleave_any(rows);
 }
 
 /// The code the CPU runs: AVX2 and FMA when it has both (checked once per pass, cached by
@@ -192,18 +215,20 @@ impl Simd {
         Simd { fma }
     }
 
-    /// `out[j] += sum_t w[t] * src[t][j]`, taps added in order (every `src[t]` at least as long
-    /// as `out`, as many weights as sources, at most [`MAX_TAPS`]).
+    /// `out[j] = init + sum_t w[t] * src[t][j]`, or `out[j] += sum_t w[t] * src[t][j]`
+    /// without `init`, taps added in order (every `src[t]` at least as long as `out`, as many
+    /// weights as sources, at most [`MAX_TAPS`]). Starting from `init` gives the same bits as
+    /// filling `out` with it first, without the pass over `out`.
     #[inline]
-    pub(super) fn taps<T: Scalar>(self, out: &mut [T], src: &[&[T]], w: &[T]) {
+    pub(super) fn taps<T: Scalar>(self, out: &mut [T], init: Option<T>, src: &[&[T]], w: &[T]) {
         assert_eq!(src.len(), w.len(), "one weight per source");
         #[cfg(target_arch = "x86_64")]
         if self.fma {
             // SAFETY: `fma` is only true when the CPU has AVX2 and FMA, the function's features.
-            unsafe { taps_fma(out, src, w) };
+            unsafe { taps_fma(out, init, src, w) };
             return;
         }
-        taps_any::<T, false>(out, src, w);
+        taps_any::<T, false>(out, init, src, w);
     }
 
     /// `acc[t][l] += sum_{j = l mod LANES} dy[j] * src[t][j]` (every `src[t]` at least as
@@ -236,17 +261,21 @@ impl Simd {
         split_any(src, even, odd);
     }
 
-    /// `dst[2t] += first[t]`, `dst[2t + 1] += second[t]` over `dst` (`first` holding
-    /// `ceil(len / 2)` values, `second` `floor(len / 2)`).
+    /// For each row `(dst, first, second)`: `dst[2t] = first[t]`, `dst[2t + 1] = second[t]`
+    /// over `dst` (`first` holding at least `ceil(len / 2)` values, `second` `floor(len / 2)`);
+    /// the rows of a whole plane in one call, so the loop is compiled with the wide vectors.
     #[inline]
-    pub(super) fn interleave_add<T: Scalar>(self, dst: &mut [T], first: &[T], second: &[T]) {
+    pub(super) fn interleave<'a, T: Scalar + 'a>(
+        self,
+        rows: impl Iterator<Item = (&'a mut [T], &'a [T], &'a [T])>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if self.fma {
             // SAFETY: as in `taps`.
-            unsafe { interleave_add_avx2(dst, first, second) };
+            unsafe { interleave_avx2(rows) };
             return;
         }
-        interleave_add_any(dst, first, second);
+        interleave_any(rows);
     }
 }
 
@@ -274,14 +303,9 @@ impl<'a, T: Scalar> Taps<'a, T> {
         self.k += 1;
     }
 
-    /// Whether no tap was pushed.
-    pub(super) fn is_empty(&self) -> bool {
-        self.k == 0
-    }
-
-    /// `out[j] += sum_t w[t] * src[t][j]` (see [`Simd::taps`]).
-    pub(super) fn run(&self, simd: Simd, out: &mut [T]) {
-        simd.taps(out, &self.src[..self.k], &self.w[..self.k]);
+    /// `out[j] = init + sum_t w[t] * src[t][j]`, or `+=` without `init` (see [`Simd::taps`]).
+    pub(super) fn run(&self, simd: Simd, init: Option<T>, out: &mut [T]) {
+        simd.taps(out, init, &self.src[..self.k], &self.w[..self.k]);
     }
 }
 
@@ -303,13 +327,20 @@ mod tests {
             .collect();
         let w: Vec<f64> = (0..MAX_TAPS).map(|t| t as f64 * 0.5 - 3.0).collect();
         for simd in [Simd { fma: false }, Simd::detect()] {
-            for k in 1..=MAX_TAPS {
+            for k in 0..=MAX_TAPS {
                 let src: Vec<&[f64]> = rows[..k].iter().map(Vec::as_slice).collect();
                 let mut out = vec![1.0; n];
-                simd.taps(&mut out, &src, &w[..k]);
+                simd.taps(&mut out, None, &src, &w[..k]);
+                let mut from = vec![f64::NAN; n];
+                simd.taps(&mut from, Some(1.0), &src, &w[..k]);
                 for (j, &v) in out.iter().enumerate() {
                     let want = (0..k).fold(1.0, |s, t| s + w[t] * rows[t][j]);
                     assert_eq!(v, want, "{k} taps, output {j}");
+                    assert_eq!(
+                        from[j].to_bits(),
+                        v.to_bits(),
+                        "{k} taps from 1, output {j}"
+                    );
                 }
             }
         }
@@ -333,9 +364,9 @@ mod tests {
             if len % 2 == 1 {
                 even[len / 2] = (len - 1) as f32;
             }
-            let mut back = vec![1.0; len];
-            simd.interleave_add(&mut back, &even, &odd);
-            assert!(back.iter().enumerate().all(|(s, &v)| v == s as f32 + 1.0));
+            let mut back = vec![-1.0; len];
+            simd.interleave(std::iter::once((&mut back[..], &even[..], &odd[..])));
+            assert!(back.iter().enumerate().all(|(s, &v)| v == s as f32));
         }
     }
 }

@@ -81,6 +81,45 @@ fn match_naive_loops_in_f64_and_f32() {
     }
 }
 
+/// The input gradient's phase decomposition on every plane size from 1x1 to 17x17 (odd and even
+/// in each dimension, so the phases of `dx` differ in size by one or not), kernels 3 and 5 with
+/// PyTorch's padding `K / 2` and others, at strides 2x2, 1x2, 2x1, 1x1 and a row stride of 3
+/// (a phase with fewer taps than rows of the kernel), against the naive loops in `f64` and `f32`.
+#[test]
+fn input_gradient_matches_naive_loops_on_every_small_size() {
+    let d = Conv2dOptions::default();
+    let mut checked = 0;
+    for k in [3usize, 5] {
+        for s in [[2, 2], [1, 2], [2, 1], [1, 1], [3, 2]] {
+            for p in [[k / 2, k / 2], [0, 1], [k - 1, 0], [3, 2]] {
+                for h in 1..=17 {
+                    for w in 1..=17 {
+                        let (n, c, m) = (1 + (h + w) % 2, 2, 1 + (h * w) % 2);
+                        let o = d.stride2(s).padding2(p).groups(c);
+                        let Ok(g) = Conv2dGeometry::new(&[n, c, h, w], &[m * c, 1, k, k], o) else {
+                            continue;
+                        };
+                        assert!(applies(&g), "{g:?}");
+                        let seed = 50_000 + 4 * checked;
+                        let x = data(n * c * h * w, seed);
+                        let wk = data(g.o * k * k, seed + 1);
+                        let b = data(g.o, seed + 2);
+                        let dy = data(g.output_shape().iter().product(), seed + 3);
+                        let [_, dx, _] = reference(&g, &x, &wk, &b, &dy);
+                        assert_close("dx", &backward_input(&g, &wk, &dy), &dx, 1e-13, &g);
+                        let (wf, dyf) = (to_f32(&wk), to_f32(&dy));
+                        let [_, dx, _] = reference(&g, &x, &to_f64(&wf), &b, &to_f64(&dyf));
+                        let got = to_f64(&backward_input(&g, &wf, &dyf));
+                        assert_close("dx f32", &got, &dx, 1e-5, &g);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 4000, "{checked} geometries");
+}
+
 /// The planes of sample `n` of a batched tensor of `[batch, channels, plane]`.
 fn sample<T: Copy>(v: &[T], per_sample: usize, n: usize) -> Vec<T> {
     v[n * per_sample..][..per_sample].to_vec()
@@ -91,9 +130,20 @@ fn sample<T: Copy>(v: &[T], per_sample: usize, n: usize) -> Vec<T> {
 #[test]
 fn samples_do_not_depend_on_their_batch_or_thread() {
     let d = Conv2dOptions::default();
-    for (k, s, p) in [(3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 2), (5, 2, 1)] {
-        let (c, h, w) = (4, 23, 45);
-        let opts = d.stride(s).padding(p).groups(c);
+    let cases = [
+        (3, [1, 1], 1, [23, 45]),
+        (3, [2, 2], 1, [23, 45]),
+        (3, [2, 2], 1, [24, 44]),
+        (5, [1, 1], 2, [23, 45]),
+        (5, [2, 2], 2, [23, 45]),
+        (5, [2, 2], 1, [22, 17]),
+        (3, [1, 2], 1, [23, 45]),
+        (5, [2, 1], 2, [16, 45]),
+        (5, [3, 2], 2, [23, 45]),
+    ];
+    for (k, s, p, [h, w]) in cases {
+        let c = 4;
+        let opts = d.stride2(s).padding(p).groups(c);
         let batch = Conv2dGeometry::new(&[3, c, h, w], &[c, 1, k, k], opts).unwrap();
         let one = Conv2dGeometry::new(&[1, c, h, w], &[c, 1, k, k], opts).unwrap();
         let x = to_f32(&data(3 * c * h * w, 7));
@@ -123,7 +173,7 @@ fn samples_do_not_depend_on_their_batch_or_thread() {
             assert_eq!(
                 bits(&ay),
                 bits(&sample(&y, per_y, n)),
-                "y, sample {n}, k {k} s {s}"
+                "y, sample {n}, k {k} s {s:?}"
             );
             assert_eq!(bits(&adx), bits(&sample(&dx, per_x, n)), "dx, sample {n}");
             assert_eq!(bits(&ty), bits(&ay), "y on another thread, sample {n}");
