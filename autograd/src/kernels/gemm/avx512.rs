@@ -15,8 +15,21 @@ use std::arch::x86_64::*;
 
 use super::{Store, MR, NR};
 
-/// Runs the `R x 16 NV` tile: `kc` steps over the packed panels `a` (`kc` groups of [`MR`] values)
-/// and `b` (`kc` groups of [`NR`] values), then writes the tile through `store`.
+/// The `A` side of a tile: row `i`, step `p` at `ptr + i row + p step` (`row = 1, step = MR` in a
+/// packed panel; `row = rsa, step = 1` in a row-major `A` read in place).
+#[derive(Clone, Copy, Debug)]
+pub struct PanelA {
+    /// Row 0, step 0.
+    pub ptr: *const f32,
+    /// Elements between rows.
+    pub row: isize,
+    /// Elements between steps of the inner dimension.
+    pub step: isize,
+}
+
+/// Runs the `R x 16 NV` tile: `kc` steps over the panel `a` of `A` (packed, or rows of a row-major
+/// `A` read in place) and the packed panel `b` (`kc` groups of [`NR`] values), then writes the tile
+/// through `store`.
 ///
 /// The write of lane `(i, j)`, with `acc` the block's dot product:
 /// - first block, `beta == 0`: `C = alpha * acc` (the old `C`, even NaN, is never read);
@@ -24,30 +37,30 @@ use super::{Store, MR, NR};
 /// - later blocks: `C = C + alpha * acc`.
 ///
 /// # Safety
-/// The CPU must support AVX-512F. `a` must be readable for `kc * MR` values and `b` for
-/// `kc * NR`. `store.c` must address `R` rows (`store.rsc` apart) of `16 * NV` values, of which
+/// The CPU must support AVX-512F. `a` must be readable at `i a.row + p a.step` for `i < R`,
+/// `p < kc`, and `b` for `kc * NR` values. `store.c` must address `R` rows (`store.rsc` apart) of `16 * NV` values, of which
 /// the lanes selected by `store.last_mask` in the last vector (and every lane of the others) must
 /// be readable and writable.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn tile<const R: usize, const NV: usize>(
     kc: usize,
-    a: *const f32,
+    a: PanelA,
     b: *const f32,
     store: &Store,
 ) {
     let mut acc = [[_mm512_setzero_ps(); NV]; R];
     for p in 0..kc {
-        // SAFETY: p < kc, so the NV vectors at b + p * NR and the R values at a + p * MR lie in
-        // the packed panels the caller vouched for (NV * 16 <= NR, R <= MR).
+        // SAFETY: p < kc, so the NV vectors at b + p * NR lie in the packed panel (NV * 16 <= NR)
+        // and the R values of A at step p in the panel the caller vouched for.
         unsafe {
             let bp = b.add(p * NR);
             let mut bv = [_mm512_setzero_ps(); NV];
             for (v, bv) in bv.iter_mut().enumerate() {
                 *bv = _mm512_loadu_ps(bp.add(16 * v));
             }
-            let ap = a.add(p * MR);
+            let ap = a.ptr.offset(p as isize * a.step);
             for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(*ap.add(i));
+                let ai = _mm512_set1_ps(*ap.offset(i as isize * a.row));
                 for (lane, &bv) in row.iter_mut().zip(bv.iter()) {
                     *lane = _mm512_fmadd_ps(ai, bv, *lane);
                 }
@@ -87,7 +100,7 @@ pub unsafe fn dispatch(
     rows: usize,
     vectors: usize,
     kc: usize,
-    a: *const f32,
+    a: PanelA,
     b: *const f32,
     s: &Store,
 ) {

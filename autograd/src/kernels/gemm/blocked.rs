@@ -3,13 +3,17 @@
 
 use std::cell::RefCell;
 
+use super::avx512::{self, PanelA};
 use super::pack::{pack_a, pack_b};
-use super::{avx512, Operand, Store, KC, MC, MR, NC, NR};
+use super::{Operand, Store, KC, MC, MR, NC, NR};
 
 /// Values of the packed `A` block: `MC` rows (a multiple of `MR`) by `KC`.
 const A_LEN: usize = MC * KC;
 /// Values of the packed `B` block: `KC` by `NC` columns (a multiple of `NR`).
 const B_LEN: usize = KC * NC;
+/// Up to this many columns of `C`, a row-major `A` is read in place rather than packed (a choice
+/// of memory traffic only: the arithmetic is the same).
+const DIRECT_N: usize = 8 * NR;
 /// Floats per 64-byte cache line, the alignment of the packed panels.
 const LINE: usize = 16;
 
@@ -104,6 +108,9 @@ unsafe fn blocked(
         let skew = buf.as_ptr().align_offset(64).min(LINE);
         let (apack, bpack) = buf[skew..skew + A_LEN + B_LEN].split_at_mut(A_LEN);
         let mut tile = Tile([0.0; MR * NR]);
+        // A row-major A used by few columns is read in place: packing it would cost about as
+        // much as the product.
+        let direct = a.cs == 1 && n <= DIRECT_N;
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             for pc in (0..k).step_by(KC) {
@@ -114,15 +121,32 @@ unsafe fn blocked(
                 unsafe { pack_b(b, (pc, kc), (jc, nc), bpack) };
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
-                    // SAFETY: rows ic..ic + mc < m and columns pc..pc + kc < k of A are valid;
-                    // apack holds MC * KC values.
-                    unsafe { pack_a(a, (ic, mc), (pc, kc), apack) };
+                    if !direct {
+                        // SAFETY: rows ic..ic + mc < m and columns pc..pc + kc < k of A are
+                        // valid; apack holds MC * KC values.
+                        unsafe { pack_a(a, (ic, mc), (pc, kc), apack) };
+                    }
                     for s in 0..nc.div_ceil(NR) {
                         let cols = NR.min(nc - s * NR);
                         let bp = bpack[s * NR * kc..].as_ptr();
                         for r in 0..mc.div_ceil(MR) {
                             let rows = MR.min(mc - r * MR);
-                            let ap = apack[r * MR * kc..].as_ptr();
+                            let ap = if direct {
+                                // SAFETY: row ic + r MR < m, column pc < k of A.
+                                let ptr = unsafe { a.at(ic + r * MR, pc) };
+                                PanelA {
+                                    ptr,
+                                    row: a.rs,
+                                    step: 1,
+                                }
+                            } else {
+                                let ptr = apack[r * MR * kc..].as_ptr();
+                                PanelA {
+                                    ptr,
+                                    row: 1,
+                                    step: MR as isize,
+                                }
+                            };
                             let (i, j) = ((ic + r * MR) as isize, (jc + s * NR) as isize);
                             // SAFETY: element (i, j) of C is valid (i < m, j < n).
                             let cp = unsafe { c.offset(i * rsc + j * csc) };

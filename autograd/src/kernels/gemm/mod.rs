@@ -19,7 +19,8 @@
 //! `C`, even NaN) and `C = C + alpha acc` for the later ones. Edge tiles run the same code with
 //! fewer rows, zero-padded columns and masked stores; a `C` with unit row stride is computed as
 //! `C^T = B^T A^T`, which gives each element the same operations (`fma` is symmetric in its
-//! factors). `k == 0` gives `C = beta C`.
+//! factors). When `n` is small, a row-major `A` is read in place instead of packed, which changes
+//! memory traffic only. `k == 0` gives `C = beta C`.
 //!
 //! On a CPU without AVX-512F (detected once at run time) and on other architectures, the call goes
 //! to `matrixmultiply::sgemm` instead; the choice never depends on the shape.

@@ -60,6 +60,21 @@ pub unsafe fn pack_b(b: Operand, rows: (usize, usize), cols: (usize, usize), dst
     debug_assert!(dst.len() >= panels * NR * kc);
     for (s, panel) in dst.chunks_exact_mut(NR * kc).take(panels).enumerate() {
         let live = NR.min(nc - s * NR);
+        if b.rs == 1 && b.cs != 1 {
+            // Column-major B: each column's kc values are contiguous.
+            if live < NR {
+                panel.fill(0.0);
+            }
+            for j in 0..live {
+                // SAFETY: rows p0 .. p0 + kc and column j0 + s NR + j are in the range the
+                // caller vouched for; with unit row stride they are contiguous.
+                let col = unsafe { std::slice::from_raw_parts(b.at(p0, j0 + s * NR + j), kc) };
+                for (p, &x) in col.iter().enumerate() {
+                    panel[p * NR + j] = x;
+                }
+            }
+            continue;
+        }
         for (p, out) in panel.chunks_exact_mut(NR).enumerate() {
             // SAFETY: row p0 + p < p0 + kc and columns j0 + s NR .. j0 + s NR + live are in the
             // range the caller vouched for.
