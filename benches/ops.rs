@@ -2,7 +2,8 @@
 //! element per floating-point operation), each beside `matrixmultiply::sgemm` on a GEMM of the
 //! same FLOPs, measured in the same run.
 //!
-//! `cargo bench --bench ops` (all) or `cargo bench --bench ops -- conv2d` (one group).
+//! `cargo bench --bench ops` (all) or `cargo bench --bench ops -- conv2d` (one group); the `sgemm`
+//! group compares our `f32` GEMM with `matrixmultiply::sgemm`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use smoothgrad_autograd::kernels::conv::{
@@ -32,6 +33,59 @@ fn sgemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
             1,
         );
     }
+}
+
+/// `C = A B` (row-major, `A: m x k`, `B: k x n`) through our AVX-512 GEMM.
+fn ours(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    // SAFETY: a is m*k, b is k*n and c is m*n, all row-major, as the strides say.
+    unsafe {
+        smoothgrad_autograd::kernels::gemm::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            n as isize,
+            1,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// Our `f32` GEMM against `matrixmultiply::sgemm` on square, convolution-like (`m` = output
+/// channels, `k = C * 9`, `n = H * W`) and MLP-like shapes, both single-threaded, in the same run.
+fn bench_sgemm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sgemm");
+    group.sample_size(10);
+    for &(m, k, n) in &[
+        (1024, 1024, 1024),
+        (64, 576, 3136),
+        (512, 4608, 49),
+        (128, 1152, 784),
+        (256, 2304, 196),
+        (16, 27, 12544),
+        (50, 784, 256),
+        (256, 784, 50),
+    ] {
+        let label = format!("{m}x{k}x{n}");
+        group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        let a = Tensor::<f32>::randn_seeded(&[m, k], 0);
+        let b = Tensor::<f32>::randn_seeded(&[k, n], 1);
+        let mut out = vec![0.0f32; m * n];
+        group.bench_function(BenchmarkId::new("matrixmultiply", &label), |bench| {
+            bench.iter(|| sgemm(m, k, n, a.data(), b.data(), black_box(&mut out)));
+        });
+        group.bench_function(BenchmarkId::new("ours", &label), |bench| {
+            bench.iter(|| ours(m, k, n, a.data(), b.data(), black_box(&mut out)));
+        });
+    }
+    group.finish();
 }
 
 fn bench_matmul(c: &mut Criterion) {
@@ -289,6 +343,7 @@ fn bench_depthwise_layers(c: &mut Criterion) {
 
 criterion_group!(
     benches,
+    bench_sgemm,
     bench_matmul,
     bench_conv2d,
     bench_conv2d_algorithms,

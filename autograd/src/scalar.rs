@@ -130,7 +130,7 @@ macro_rules! impl_scalar {
     };
 }
 
-impl_scalar!(f32, "f32", matrixmultiply::sgemm, libm::erff);
+impl_scalar!(f32, "f32", crate::kernels::gemm::sgemm, libm::erff);
 impl_scalar!(f64, "f64", matrixmultiply::dgemm, libm::erf);
 
 #[cfg(test)]

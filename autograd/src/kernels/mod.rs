@@ -2,6 +2,7 @@
 
 pub mod broadcast;
 pub mod conv;
+pub mod gemm;
 pub mod matmul;
 pub mod pool;
 pub mod reduce;
