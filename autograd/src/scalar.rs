@@ -130,7 +130,14 @@ macro_rules! impl_scalar {
     };
 }
 
+// The project's own f32 GEMM (AVX-512 where the CPU has it, `matrixmultiply` elsewhere) is
+// opt-in until its speed is measured on an idle machine: it rounds differently from
+// `matrixmultiply`, so turning it on changes every f32 result once (the demo's trained models and
+// metrics among them), and that change should buy a measured speed-up.
+#[cfg(feature = "avx512-gemm")]
 impl_scalar!(f32, "f32", crate::kernels::gemm::sgemm, libm::erff);
+#[cfg(not(feature = "avx512-gemm"))]
+impl_scalar!(f32, "f32", matrixmultiply::sgemm, libm::erff);
 impl_scalar!(f64, "f64", matrixmultiply::dgemm, libm::erf);
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Single-threaded `f32` GEMM, `C <- alpha A B + beta C`, with an AVX-512 micro-kernel: the
-//! kernel behind [`Scalar::gemm`](crate::Scalar::gemm) for `f32`, so behind every matmul and
-//! convolution.
+//! Single-threaded `f32` GEMM, `C <- alpha A B + beta C`, with an AVX-512 micro-kernel. With the
+//! crate's `avx512-gemm` feature (off by default until its speed-up is measured on an idle
+//! machine) it is the kernel behind [`Scalar::gemm`](crate::Scalar::gemm) for `f32`, so behind
+//! every matmul and convolution; without it, [`sgemm`] is tested and benchmarked on its own.
 //!
 //! # Blocking
 //! The classic Goto/BLIS scheme, three cache levels around a register tile:
