@@ -37,6 +37,8 @@
 //! resnext50_32x4d  dynamo       9.9e-8      1.0e-7    7.5e-3   1.3e-4    FAILED (3)
 //! wide_resnet50_2  torchscript  3.1e-7      3.5e-7    2.5e-2   3.1e-3    FAILED (3)
 //! wide_resnet50_2  dynamo       3.2e-7      3.6e-7    1.0e-2   3.1e-3    FAILED (3)
+//! densenet121      torchscript  8.9e-8      9.9e-8    4.5e-3   4.2e-3    ok (within 1.5 grad_f32)
+//! densenet121      dynamo       9.7e-8      1.0e-7    1.3e-3   4.2e-3    ok (within 1.5 grad_f32)
 //! resnet50         torchscript  2.0e-7      3.6e-7    5.6e-3   1.1e-6    FAILED (3)
 //! resnet50         dynamo       2.2e-7      4.0e-7    3.9e-3   1.1e-6    FAILED (3)
 //! ```
