@@ -32,7 +32,8 @@
 //! family           exporter     f64 logits  f64 grad  explain  grad_f32  result
 //! convnext_tiny    torchscript  1.0e-13     1.1e-13   6.0e-7   7.0e-7    ok
 //! convnext_tiny    dynamo       1.0e-13     1.1e-13   6.0e-7   7.0e-7    ok fixed; dynamic: refused (1)
-//! vit_b_16         both         not measured (2)
+//! vit_b_16         torchscript  7.7e-9      1.2e-8    1.6e-6   1.9e-6    ok (2)
+//! vit_b_16         dynamo       1.6e-8      4.0e-8    1.6e-6   1.9e-6    ok
 //! resnext50_32x4d  torchscript  9.5e-8      1.0e-7    3.0e-3   1.3e-4    FAILED (3)
 //! resnext50_32x4d  dynamo       9.9e-8      1.0e-7    7.5e-3   1.3e-4    FAILED (3)
 //! wide_resnet50_2  torchscript  3.1e-7      3.5e-7    2.5e-2   3.1e-3    FAILED (3)
@@ -47,10 +48,10 @@
 //! the classifier's `LayerNorm2d` permute to a `Gather` of the flattened activations with
 //! indices `range(batch) * 768 + arange(768)`: the broadcast `Add` of those constants is not
 //! folded (whether that `Gather` would then convert is not checked).
-//! (2) Its first run had all-zero logits and gradient (torchvision zero-initializes the head;
-//! the script now draws it), and its dynamic TorchScript export was refused at batch 2 (the
-//! class token, expanded with the example batch, joined the patches as a `[2, 1, 768]`
-//! constant; now its one row is repeated over the batch).
+//! (2) Before: all-zero logits and gradient (torchvision zero-initializes the head; the script
+//! now draws it), and the dynamic export refused at batch 2 (the class token, expanded with the
+//! example batch, joined the patches as a `[2, 1, 768]` constant; now its one row is repeated
+//! over the batch).
 //! (3) The f64 import is exact and only `explain` in f32 is off: resnet50's cause, measured
 //! node by node (f32 and f64 imports side by side): a few ReLU inputs lie within f32 error of 0
 //! and change side in f32 (3 units with Winograd `F(4x4)`, 2 with `F(2x2)`, none with the GEMM
