@@ -20,7 +20,9 @@ writes, into OUT_DIR:
 
 Weights are torchvision's random initialisation (seed 0) with non-trivial BatchNorm statistics
 (running mean ~ N(0, 0.1), running variance ~ U(0.5, 1.5), affine weight ~ U(0.5, 1.5), bias ~
-N(0, 0.1)), so a folding or BatchNorm bug changes the numbers. Every export is of the same
+N(0, 0.1)), so a folding or BatchNorm bug changes the numbers; a linear weight torchvision
+initializes to zero (ViT's head, which would make every logit and the gradient 0) is drawn
+from N(0, 0.02). Every export is of the same
 float32 model; the reference runs it converted to float64.
 """
 
@@ -47,6 +49,10 @@ def build(family):
                 if m.affine:
                     m.weight.copy_(torch.rand(n, generator=g) + 0.5)
                     m.bias.copy_(torch.randn(n, generator=g) * 0.1)
+        # A zero-initialized linear weight (ViT's head) makes every logit 0 and the gradient 0.
+        for m in model.modules():
+            if isinstance(m, torch.nn.Linear) and not m.weight.any():
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * 0.02)
     return model.eval()
 
 

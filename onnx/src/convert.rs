@@ -36,6 +36,11 @@ pub struct Converter<T: Scalar> {
     pub g: GraphBuilder<T>,
     /// ONNX values by name; initializers are constants.
     pub vals: HashMap<String, Val>,
+    /// The parameter node of each constant some node reads as a graph value, by the constant's
+    /// name: made once and shared, while the constant stays a constant in `vals` for the nodes
+    /// that need it as one (an exporter may share one initializer between an `Add` operand and
+    /// a `LayerNormalization` bias).
+    params: HashMap<String, (ValueId, Vec<usize>)>,
     used: HashSet<String>,
     /// The model's opset.
     pub opset: i64,
@@ -101,7 +106,8 @@ impl<T: Scalar> Converter<T> {
         Ok(Val::Node(self.g.op(&name, op, &ids), shape))
     }
 
-    /// The value `name` as a graph value: a constant becomes a parameter node.
+    /// The value `name` as a graph value: a constant's is its parameter node, made on first
+    /// use (and kept a constant in [`Converter::vals`]).
     ///
     /// # Errors
     /// A name the conversion has no value for: a second graph input, or an output of a node
@@ -116,12 +122,14 @@ impl<T: Scalar> Converter<T> {
         Ok(match val {
             Val::Node(id, s) => (*id, s.clone()),
             Val::Const(c) => {
+                if let Some(p) = self.params.get(name) {
+                    return Ok(p.clone());
+                }
                 let t = tensor::<T>(c);
                 let shape = c.dims.clone();
                 let pname = self.name(name);
                 let id = self.g.param(&pname, t);
-                self.vals
-                    .insert(name.to_string(), Val::Node(id, shape.clone()));
+                self.params.insert(name.to_string(), (id, shape.clone()));
                 (id, shape)
             }
         })
@@ -143,6 +151,7 @@ pub fn convert<T: Scalar>(
     let mut c = Converter {
         g: GraphBuilder::new(),
         vals: HashMap::new(),
+        params: HashMap::new(),
         used: HashSet::new(),
         opset,
         layouts: Default::default(),

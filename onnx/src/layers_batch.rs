@@ -9,6 +9,7 @@ use smoothgrad_nn::TensorOp;
 
 use crate::attr;
 use crate::batch_layout::{reshape_layout, Layout};
+use crate::constant::{Const, ConstData};
 use crate::convert::{Converter, Val};
 use crate::fold::axis;
 use crate::layers_transformer::{first, konst, In, R};
@@ -346,6 +347,30 @@ fn slice<T: Scalar>(c: &mut Converter<T>, n: &NodeProto, label: &str, x: In) -> 
     Ok((Val::Node(cur.id, cur.shape), cur.layout))
 }
 
+/// Whether constant `k` is one sample repeated over the batch: `Some(None)` if it is `[1, ...]`
+/// and the example batch `b0` is 1 (used as it is), `Some(Some(row))` if it has the example batch `b0 > 1` on axis 0 with equal
+/// rows (a class token expanded with the example batch, `Expand(token, [b0, -1, -1])` folded):
+/// its first row, `[1, ...]`; `None` otherwise.
+fn batch_token(k: &Const, b0: usize) -> Option<Option<Const>> {
+    match k.dims.first() {
+        Some(1) if b0 == 1 => Some(None),
+        Some(&b) if b == b0 && b0 > 1 => {
+            let v = k.as_floats();
+            let row = v.len() / b0;
+            if v.chunks(row.max(1)).any(|r| r != &v[..row]) {
+                return None;
+            }
+            let mut dims = k.dims.clone();
+            dims[0] = 1;
+            Some(Some(Const {
+                dims,
+                data: ConstData::Float(v[..row].to_vec()),
+            }))
+        }
+        _ => None,
+    }
+}
+
 /// `Concat` along a non-batch axis; a constant input with size 1 on the batch axis (the class
 /// token) is repeated to the run's batch.
 fn concat<T: Scalar>(
@@ -380,16 +405,28 @@ fn concat<T: Scalar>(
             }
             None => {
                 let k = konst(c, n, i)?.ok_or("an input is missing")?;
-                let fits =
-                    l.axis == 0 && b0 == 1 && reference.layout.separate(&reference.shape, b0);
-                if !fits || k.dims.first() != Some(&1) || k.dims.len() != reference.shape.len() {
+                let fits = l.axis == 0 && reference.layout.separate(&reference.shape, b0);
+                let token = if fits && k.dims.len() == reference.shape.len() {
+                    batch_token(k, b0)
+                } else {
+                    None
+                };
+                let Some(token) = token else {
                     return Err(format!(
                         "a constant of shape {:?} joins values with the batch on axis {}: only a \
-                         [1, ...] constant joining batch-first values is repeated over the batch",
+                         [1, ...] constant (or one repeated over the example batch) joining \
+                         batch-first values is repeated over the batch",
                         k.dims, l.axis
                     ));
-                }
-                let p = c.node_value(&n.input[i])?;
+                };
+                let p = match token {
+                    Some(t) => {
+                        let name = c.name(&n.input[i]);
+                        let shape = t.dims.clone();
+                        (c.g.param(&name, crate::convert::tensor::<T>(&t)), shape)
+                    }
+                    None => c.node_value(&n.input[i])?,
+                };
                 let e = c.op(
                     &format!("{label}/expand_{i}"),
                     TensorOp::ExpandBatch,
