@@ -130,7 +130,12 @@ pub fn summarize(model: &ModelProto) -> Summary {
     };
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut unsupported = Vec::new();
-    let mut parameters: u64 = g.initializer.iter().map(float_elements).sum();
+    // Counts of declared elements saturate: a malformed file may declare sizes past u64.
+    let mut parameters: u64 = g
+        .initializer
+        .iter()
+        .map(float_elements)
+        .fold(0, u64::saturating_add);
     for (i, n) in g.node.iter().enumerate() {
         let default_domain = matches!(n.domain(), "" | "ai.onnx");
         let op = if default_domain {
@@ -139,12 +144,12 @@ pub fn summarize(model: &ModelProto) -> Summary {
             format!("{}::{}", n.domain(), n.op_type())
         };
         if n.op_type() == "Constant" && default_domain {
-            parameters += n
+            parameters = n
                 .attribute
                 .iter()
                 .filter_map(|a| a.t.as_ref())
                 .map(float_elements)
-                .sum::<u64>();
+                .fold(parameters, u64::saturating_add);
         }
         let known = CONVERTED.contains(&n.op_type()) || FOLDED.contains(&n.op_type());
         if !default_domain || !known {
@@ -208,14 +213,17 @@ fn type_name(t: i32) -> String {
     DataType::try_from(t).map_or_else(|_| format!("type {t}"), |d| d.as_str_name().to_string())
 }
 
-/// The element count of `t` if it is floating-point, else 0.
+/// The element count of `t` if it is floating-point, else 0 (saturating at `u64::MAX` for
+/// dimensions whose product does not fit).
 fn float_elements(t: &TensorProto) -> u64 {
     let float = matches!(
         DataType::try_from(t.data_type.unwrap_or(0)),
         Ok(DataType::Float | DataType::Double | DataType::Float16 | DataType::Bfloat16)
     );
     if float {
-        t.dims.iter().map(|&d| d.max(0) as u64).product()
+        t.dims
+            .iter()
+            .fold(1u64, |p, &d| p.saturating_mul(d.max(0) as u64))
     } else {
         0
     }
@@ -316,5 +324,19 @@ mod tests {
             ]),
         };
         assert_eq!(v.to_string(), "input: FLOAT [batch, 3, ?]");
+    }
+    #[test]
+    fn declared_sizes_past_u64_saturate_instead_of_overflowing() {
+        let huge = tensor("w", &[i64::MAX, 4], DataType::Float);
+        assert_eq!(float_elements(&huge), u64::MAX);
+        assert_eq!(float_elements(&tensor("w", &[3, -1], DataType::Float)), 0);
+        let model = ModelProto {
+            graph: Some(GraphProto {
+                initializer: vec![huge.clone(), huge],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(summarize(&model).parameters, u64::MAX);
     }
 }
