@@ -17,7 +17,7 @@ use crate::cli::DemoArgs;
 use crate::cli::Layout;
 use crate::dataset::listing;
 use crate::error::{CliError, Result};
-use crate::files::extension;
+use crate::files::is_safetensors;
 use crate::inputs::{load_inputs, ModelSource};
 use crate::preprocess::Preprocess;
 
@@ -34,27 +34,29 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
         )));
     }
     let none = || {
+        let images: Vec<&str> = listing::INPUT_EXTENSIONS
+            .into_iter()
+            .filter(|e| *e != "safetensors")
+            .collect();
         CliError::input(format!(
             "--input: expected a folder with images (.{}), found none in \"{}\"",
-            IMAGE_EXTENSIONS.join(", ."),
+            images.join(", ."),
             dir.display()
         ))
     };
-    // The listing refuses a folder with no input at all; the demo wants images only.
+    // The listing refuses a folder with no input at all; the demo wants images only, so the
+    // tensor files it also finds are dropped.
     let sources = listing::list(&[dir.to_path_buf()]).map_err(|_| none())?;
     let files: Vec<PathBuf> = sources
         .into_iter()
         .map(|s| s.path)
-        .filter(|p| extension(p).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str())))
+        .filter(|p| !is_safetensors(p))
         .collect();
     if files.is_empty() {
         return Err(none());
     }
     Ok(files)
 }
-
-/// The image extensions of [`listing::INPUT_EXTENSIONS`] (all but tensor files).
-const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "webp", "bmp", "ppm", "pgm", "pnm"];
 
 /// Runs the demo on the user's model and images.
 pub fn run(args: &DemoArgs, plan: &Plan, started: Instant) -> Result<()> {
