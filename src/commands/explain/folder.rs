@@ -66,7 +66,11 @@ pub fn run<T: Scalar>(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
         )));
     }
     let partial = Partial::open(&d.dir, &tag, &settings(plan, d, &items)?, d.overwrite)?;
-    let model = loading::load_model::<T>(&plan.model, plan.arch.as_deref(), None)?;
+    // An ONNX graph is converted for the inputs' real shape (its symbolic height and width),
+    // which the first input that loads gives.
+    let source = loading::ModelSource::<T>::open(&plan.model, plan.arch.as_deref())?;
+    let shape = first_shape(&items, plan, &source);
+    let model = source.build(shape.as_deref())?;
     let cut = Cut::before_softmax(&*model);
     let baseline = RunBaseline::<T>::of(plan)?;
     let bar = progress::bar(items.len() as u64, "inputs", d.quiet);
@@ -104,6 +108,21 @@ pub fn run<T: Scalar>(plan: &ExplainPlan, d: &DirPlan) -> Result<()> {
     let summary = assemble(plan, d, &partial, chunks, &out_file)?;
     partial.finish();
     report(&summary, (mine, total, resumed), &out_file, d)
+}
+
+/// The batch shape `[1, ...]` of the first of `items` that loads (of the first few: inputs
+/// that do not load are reported by the run itself), to convert an ONNX graph for; `None` if
+/// none of them loads.
+fn first_shape<T: Scalar>(
+    items: &[Item],
+    plan: &ExplainPlan,
+    source: &loading::ModelSource<T>,
+) -> Option<Vec<usize>> {
+    let mut loader = Loader::<T>::default();
+    items.iter().take(16).find_map(|item| {
+        let loaded = loader.load(item, &plan.preprocess, source).ok()?;
+        Some([&[1][..], &loaded.shape].concat())
+    })
 }
 
 /// Prints the outcome; skipped inputs make the status 2 (the others are complete).
