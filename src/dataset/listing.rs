@@ -85,15 +85,15 @@ pub fn list(inputs: &[PathBuf]) -> Result<Vec<Source>> {
         let text = input.to_string_lossy();
         if input.exists() {
             if input.is_dir() {
-                let before = sources.len();
-                walk(input, input, &mut sources)?;
-                if sources.len() == before {
+                let found = folder(input)?;
+                if found.is_empty() {
                     return Err(CliError::input(format!(
                         "--input: folder \"{}\" holds no inputs (expected files ending in .{})",
                         input.display(),
                         INPUT_EXTENSIONS.join(", .")
                     )));
                 }
+                sources.extend(found);
             } else {
                 let name = input.file_name().unwrap_or_default().to_string_lossy();
                 sources.push(Source {
@@ -122,6 +122,18 @@ pub fn list(inputs: &[PathBuf]) -> Result<Vec<Source>> {
             w[1].path.display()
         )));
     }
+    Ok(sources)
+}
+
+/// The inputs in folder `dir` and its subfolders, named by their path below it, in the order
+/// [`list`] gives them; none is not an error here.
+///
+/// # Errors
+/// A folder that cannot be read.
+pub fn folder(dir: &Path) -> Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    walk(dir, dir, &mut sources)?;
+    sources.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(sources)
 }
 

@@ -44,9 +44,8 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
             dir.display()
         ))
     };
-    // The listing refuses a folder with no input at all; the demo wants images only, so the
-    // tensor files it also finds are dropped.
-    let sources = listing::list(&[dir.to_path_buf()]).map_err(|_| none())?;
+    // The demo wants images only, so the tensor files the listing also finds are dropped.
+    let sources = listing::folder(dir)?;
     let files: Vec<PathBuf> = sources
         .into_iter()
         .map(|s| s.path)
