@@ -247,9 +247,14 @@ pub struct ExplainArgs {
     /// inputs, the noise, every gradient. f64 is for accuracy on deep ReLU networks: f32
     /// rounding moves the few ReLU inputs that lie within f32 error of 0 to the other side, and
     /// each unit flipped moves the input gradient by about 1e-3 of its largest value (a
-    /// ResNet-50: f32 misses PyTorch's float64 gradient by 5.6e-3, f64 matches it to 4e-7). f64
-    /// takes about twice the time and memory. The results are written as f32 either way.
-    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    /// ResNet-50: f32 misses PyTorch's float64 gradient by 5.6e-3, f64 matches it to 4e-7; so
+    /// does PyTorch's own f32, by 3e-3 on a Wide ResNet-50). f64 takes about twice the time
+    /// and memory. auto (the default) is f64 for the methods that take one gradient per input
+    /// (gradient, gradient-x-input, guided-backprop), whose cost is one pass, unless f64 would
+    /// not fit in the memory limit, and f32 for SmoothGrad and integrated gradients, whose
+    /// average over many passes is limited by its Monte-Carlo or quadrature error long before
+    /// f32 rounding. The results are written as f32 either way.
+    #[arg(long, value_enum, default_value_t = Precision::Auto)]
     pub precision: Precision,
     /// Datasets (`--output-dir`) and settings the library has (`--tolerance`, ...).
     #[command(flatten)]
@@ -262,7 +267,9 @@ pub struct ExplainArgs {
 /// The floating-point type an explanation is computed in.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
-    /// 32-bit floats (the default).
+    /// f64 for a single gradient per input (when it fits in memory), f32 otherwise.
+    Auto,
+    /// 32-bit floats.
     F32,
     /// 64-bit floats: about twice the time, for results that do not depend on f32 rounding.
     F64,

@@ -117,8 +117,8 @@ pub struct ExplainPlan {
     pub smoothing: Option<Smoothing>,
     /// The score explained ([`ExplainPlan::operator`] gives the library's operator).
     pub operator: OperatorName,
-    /// The floating-point type of the run (`--precision`).
-    pub precision: Precision,
+    /// The floating-point type of the run (`--precision`, with `auto` resolved).
+    pub precision: Float,
     /// Inputs (base methods) or samples (SmoothGrad) per pass.
     pub batch_size: usize,
     /// The command's pool size (`None`: rayon's global pool).
@@ -186,7 +186,7 @@ impl ExplainPlan {
             },
             smoothing,
             operator: args.operator,
-            precision: args.precision,
+            precision: Float::of(args),
             batch_size: args.batch_size,
             threads: args.threads,
             output_node: args.output_node.clone(),
@@ -436,6 +436,37 @@ pub fn cast_baseline<T: Scalar>(b: &Baseline<f64>) -> Baseline<T> {
     }
 }
 
+/// The floating-point type a run computes in: `--precision` with `auto` resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Float {
+    /// `f32`.
+    F32,
+    /// `f64`; with `or_f32` (`auto`), `f32` instead when `f64` would not fit in the memory limit.
+    F64 {
+        /// Fall back to `f32` rather than refuse a run that does not fit in `f64`.
+        or_f32: bool,
+    },
+}
+
+impl Float {
+    /// `--precision` resolved: `auto` is `f64` (falling back to `f32` if it does not fit) for
+    /// the base methods that take one gradient per input, and `f32` for SmoothGrad and
+    /// integrated gradients, many passes whose Monte-Carlo or quadrature error is far above
+    /// f32 rounding.
+    pub fn of(args: &ExplainArgs) -> Float {
+        match args.precision {
+            Precision::F32 => Float::F32,
+            Precision::F64 => Float::F64 { or_f32: false },
+            Precision::Auto => match args.method {
+                MethodName::Base(BaseMethod::IntegratedGradients) | MethodName::Smooth(_) => {
+                    Float::F32
+                }
+                MethodName::Base(_) => Float::F64 { or_f32: true },
+            },
+        }
+    }
+}
+
 /// The settings that produce the file, for whoever reads it later.
 fn metadata(args: &ExplainArgs, preprocess: &Preprocess) -> Vec<(&'static str, String)> {
     let mut m = vec![
@@ -478,7 +509,7 @@ fn metadata(args: &ExplainArgs, preprocess: &Preprocess) -> Vec<(&'static str, S
         m.push(("output_node", node.clone()));
     }
     // Only a run in f64 says so: f32 files stay as they were before the flag existed.
-    if args.precision == Precision::F64 {
+    if Float::of(args) != Float::F32 {
         m.push(("precision", "f64".into()));
     }
     m

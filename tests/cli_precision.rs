@@ -272,3 +272,134 @@ fn an_unknown_precision_is_one_usage_error_line() {
     assert!(stderr.contains("f32") && stderr.contains("f64"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// `--method gradient` with `explain`'s default `--precision auto`: computed in f64 (the file
+/// says so and holds the library's f64 gradient rounded to f32), as `--precision f64` is.
+#[test]
+fn a_single_gradient_is_computed_in_f64_by_default() {
+    let dir = Scratch::new("precision-auto");
+    let (m, input, x) = fixtures(&dir);
+    let file = explain(
+        &dir,
+        "auto.safetensors",
+        &m,
+        &input,
+        &["--method", "gradient"],
+    );
+    let net: Sequential<f64> = weights::load(&m).unwrap();
+    let cut = Cut::before_softmax(&net as &dyn Module<f64>);
+    let x64: Tensor<f64> = x.cast();
+    let (t, _) = file.get_i64("target").unwrap();
+    let t = Targets::Classes(t.iter().map(|&c| c as usize).collect());
+    let want = Gradient
+        .explain(&cut, &x64, &t, &Operator::Logit, 32)
+        .unwrap();
+    let a = file.get::<f32>("attribution").unwrap();
+    assert_eq!(a.data(), want.values.cast::<f32>().data());
+    assert_eq!(
+        file.metadata().get("precision").map(String::as_str),
+        Some("f64")
+    );
+    let forced = explain(
+        &dir,
+        "f64.safetensors",
+        &m,
+        &input,
+        &["--method", "gradient", "--precision", "f64"],
+    );
+    assert_eq!(forced.get::<f32>("attribution").unwrap().data(), a.data());
+    // `--precision f32` is the f32 library, and says nothing of precision.
+    let f32_file = explain(
+        &dir,
+        "f32.safetensors",
+        &m,
+        &input,
+        &["--method", "gradient", "--precision", "f32"],
+    );
+    let net32: Sequential<f32> = weights::load(&m).unwrap();
+    let cut32 = Cut::before_softmax(&net32 as &dyn Module<f32>);
+    let want32 = Gradient
+        .explain(&cut32, &x, &t, &Operator::Logit, 32)
+        .unwrap();
+    let a32 = f32_file.get::<f32>("attribution").unwrap();
+    assert_eq!(a32.data(), want32.values.data());
+    assert!(f32_file.metadata().get("precision").is_none());
+}
+
+/// Under a memory limit that f32 fits and f64 does not, `auto` computes in f32 (and says so on
+/// stderr), while `--precision f64` is refused with one line and writes nothing.
+#[test]
+fn auto_falls_back_to_f32_when_f64_does_not_fit() {
+    let dir = Scratch::new("precision-memory");
+    let model = Sequential::<f32>::from_spec_seeded(SPEC, 0).unwrap();
+    let m = dir.path("model.safetensors");
+    weights::save(&model, &m).unwrap();
+    let x = Tensor::<f32>::randn_seeded(&[64, 3, 8, 8], 7);
+    let input = dir.path("input.safetensors");
+    let mut w = Writer::new();
+    w.tensor("input", &x);
+    w.write(&input).unwrap();
+    // The library's estimate of this request (64 inputs, one pass of 32 rows) in f32; f64
+    // needs twice as much (every part scales with the type's size).
+    let request = smoothgrad::memory::Request {
+        inputs: 64,
+        sample: 3 * 8 * 8,
+        slots: 1,
+        rows: 32,
+        workers: 1,
+        smoothing: false,
+        path: None,
+    };
+    let f32_need = smoothgrad::memory::estimate(&model, &[3, 8, 8], &request)
+        .unwrap()
+        .total();
+    let limit = (f32_need * 3 / 2).to_string();
+    let out = dir.path("out.safetensors");
+    let flags = |precision: &'static str| {
+        let mut a = vec![
+            "explain",
+            "--model",
+            s(&m),
+            "--input",
+            s(&input),
+            "--output",
+            s(&out),
+            "--method",
+            "gradient",
+            "--max-memory",
+            &limit,
+        ];
+        if !precision.is_empty() {
+            a.extend(["--precision", precision]);
+        }
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let refused = run(&flags("f64").iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("max-memory") || stderr.contains("max_memory"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let auto = run(&flags("").iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = String::from_utf8_lossy(&auto.stderr);
+    assert!(auto.status.success(), "{stderr}");
+    assert!(
+        stderr.starts_with("smoothgrad: computing in f32: in f64, "),
+        "{stderr}"
+    );
+    let file = io::read_file(&out).unwrap();
+    assert!(file.metadata().get("precision").is_none());
+    let cut = Cut::before_softmax(&model as &dyn Module<f32>);
+    let (t, _) = file.get_i64("target").unwrap();
+    let t = Targets::Classes(t.iter().map(|&c| c as usize).collect());
+    let want = Gradient
+        .explain(&cut, &x, &t, &Operator::Logit, 32)
+        .unwrap();
+    assert_eq!(
+        file.get::<f32>("attribution").unwrap().data(),
+        want.values.data()
+    );
+}

@@ -2,12 +2,14 @@
 //! torchvision classifiers (random weights with non-trivial BatchNorm statistics, 224x224)
 //! exported to ONNX by `benches/make_bench_models.py` with both exporters, fixed and dynamic
 //! batch, on a batch of 2: imported in `f64`, the graph's logits and input gradient equal
-//! PyTorch's float64 ones to 1e-4 of their max, and `smoothgrad explain --method gradient` (in
-//! `f32`) equals PyTorch's float64 gradient to 1e-4 of its max, or to 1.5 times the error of
-//! PyTorch's own float32 gradient (`grad_f32`) where that is larger: under random weights some
-//! networks' gradients are below what float32 resolves (GoogLeNet's is 1e-14, and PyTorch's
-//! float32 gradient misses it by half its max). Each export's errors are printed (run with
-//! `--nocapture`), and the test fails after checking them all.
+//! PyTorch's float64 ones to 1e-4 of their max, and `smoothgrad explain --method gradient`
+//! (its default `--precision auto`, which is `f64` for a single gradient) equals PyTorch's
+//! float64 gradient to 1e-4 of its max. The same command with `--precision f32` is measured
+//! and printed beside PyTorch's own float32 gradient (`grad_f32`), not asserted: in f32 a few
+//! ReLU inputs within rounding of 0 change side, each moving a deep ResNet's gradient by about
+//! 1e-3 of its max, in PyTorch as here (Wide ResNet-50's `grad_f32` misses by 3.1e-3). Each
+//! export's errors are printed (run with `--nocapture`), and the test fails after checking
+//! them all.
 //!
 //! ```text
 //! cargo test --release --test onnx_full_size -- --ignored
@@ -101,12 +103,12 @@ struct Errors {
     /// The graph imported in `f64`: its logits and its input gradient (the importer exactly).
     logits64: f64,
     grad64: f64,
-    /// `smoothgrad explain --method gradient` (in `f32`).
+    /// `smoothgrad explain --method gradient`, as a user runs it (`--precision auto`: `f64`).
     explain: f64,
-    /// What `explain` may miss by: 1e-4, or 1.5 times PyTorch's own float32 gradient's error
-    /// where that is larger (a network whose output barely depends on its input under random
-    /// weights, such as GoogLeNet, has a gradient float32 cannot resolve).
-    explain_tolerance: f64,
+    /// The same with `--precision f32` (printed, not asserted).
+    explain32: f64,
+    /// PyTorch's own float32 gradient, when the script wrote it (printed, not asserted).
+    torch32: Option<f64>,
 }
 
 fn errors(scratch: &Scratch, model: &Path, io_file: &Path) -> Errors {
@@ -115,9 +117,10 @@ fn errors(scratch: &Scratch, model: &Path, io_file: &Path) -> Errors {
     let logits: Tensor<f64> = refs.get("logits").unwrap();
     let grad: Tensor<f64> = refs.get("grad").unwrap();
     let (targets, _) = refs.get_i64("target").unwrap();
-    let explain_tolerance = refs
+    let torch32 = refs
         .get::<f64>("grad_f32")
-        .map_or(1e-4, |g32| (1.5 * relative(&g32, &grad)).max(1e-4));
+        .map(|g32| relative(&g32, &grad))
+        .ok();
 
     let graph = smoothgrad_onnx::import::<f64>(model)
         .unwrap()
@@ -132,26 +135,32 @@ fn errors(scratch: &Scratch, model: &Path, io_file: &Path) -> Errors {
         .unwrap();
     let grad64 = relative(&g.values, &grad);
 
-    let out = scratch.path("attribution.safetensors");
-    smoothgrad(&[
-        "explain",
-        "--model",
-        s(model),
-        "--input",
-        s(io_file),
-        "--method",
-        "gradient",
-        "--batch-size",
-        "2",
-        "--output",
-        s(&out),
-    ]);
-    let found: Tensor<f64> = io::read_file(&out).unwrap().get("attribution").unwrap();
+    let explain = |precision: &str| {
+        let out = scratch.path("attribution.safetensors");
+        smoothgrad(&[
+            "explain",
+            "--model",
+            s(model),
+            "--input",
+            s(io_file),
+            "--method",
+            "gradient",
+            "--batch-size",
+            "2",
+            "--precision",
+            precision,
+            "--output",
+            s(&out),
+        ]);
+        let found: Tensor<f64> = io::read_file(&out).unwrap().get("attribution").unwrap();
+        relative(&found, &grad)
+    };
     Errors {
         logits64,
         grad64,
-        explain: relative(&found, &grad),
-        explain_tolerance,
+        explain: explain("auto"),
+        explain32: explain("f32"),
+        torch32,
     }
 }
 
@@ -190,15 +199,16 @@ fn full_size_torchvision_exports_explain_as_pytorch_differentiates() {
                 continue;
             }
             let e = errors(&scratch, &model, &io_file);
-            let ok = e.logits64 <= 1e-4 && e.grad64 <= 1e-4 && e.explain <= e.explain_tolerance;
+            let ok = e.logits64 <= 1e-4 && e.grad64 <= 1e-4 && e.explain <= 1e-4;
             println!(
                 "{family}{variant}: f64 logits within {:.1e}, f64 gradient within {:.1e}, \
-                 explain (f32) within {:.1e} (allowed {:.1e}) of their max: {}",
+                 explain within {:.1e} of their max: {}; in f32: explain {:.1e}, PyTorch {}",
                 e.logits64,
                 e.grad64,
                 e.explain,
-                e.explain_tolerance,
-                if ok { "ok" } else { "FAILED" }
+                if ok { "ok" } else { "FAILED" },
+                e.explain32,
+                e.torch32.map_or("-".into(), |t| format!("{t:.1e}")),
             );
             if !ok {
                 failures.push(format!("{family}{variant}"));

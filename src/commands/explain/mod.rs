@@ -12,9 +12,10 @@
 //! `probability` / `log-probability` apply softmax once, themselves.
 //!
 //! Everything runs in one floating-point type `T` (`--precision`: `f32`, or `f64` for results
-//! that do not depend on f32 rounding): the model is built in `T`, the inputs are converted to
-//! it, and the library's methods, noise and batching are the same generic code. The files and
-//! pictures are written in `f32` either way.
+//! that do not depend on f32 rounding; `auto` is `f64` for a single gradient per input when it
+//! fits in memory): the model is built in `T`, the inputs are converted to it, and the
+//! library's methods, noise and batching are the same generic code. The files and pictures are
+//! written in `f32` either way.
 
 mod collect;
 mod folder;
@@ -28,26 +29,50 @@ use crate::cli::{ExplainArgs, Precision};
 use crate::error::{CliError, Result};
 use crate::files::write_pngs;
 use crate::inputs;
+use crate::plan::Float;
 use crate::plan::{ExplainPlan, Output};
 use crate::preprocess::nchw_maps;
 use crate::rendering::Renderer;
 
 use method::{predicted_classes, Outcome, RunBaseline};
 
-/// Runs `explain`, in the precision `--precision` names.
+/// Runs `explain`, in the precision `--precision` names (`auto` resolved by [`Float::of`]).
 pub fn run(args: &ExplainArgs) -> Result<()> {
     let plan = ExplainPlan::new(args)?;
-    match plan.precision {
-        Precision::F32 => run_in::<f32>(&plan, args.dataset.quiet),
-        Precision::F64 => run_in::<f64>(&plan, args.dataset.quiet),
+    let quiet = args.dataset.quiet;
+    let ran = match plan.precision {
+        Float::F32 => run_in::<f32>(&plan, quiet)?,
+        Float::F64 { or_f32 } => match run_in::<f64>(&plan, quiet)? {
+            Ran::TooBig(e) if or_f32 => {
+                if !quiet {
+                    eprintln!("smoothgrad: computing in f32: in f64, {e}");
+                }
+                let mut args = args.clone();
+                args.precision = Precision::F32;
+                run_in::<f32>(&ExplainPlan::new(&args)?, quiet)?
+            }
+            ran => ran,
+        },
+    };
+    match ran {
+        Ran::Done => Ok(()),
+        Ran::TooBig(e) => Err(e),
     }
+}
+
+/// How [`run_in`] ended, when it did not fail otherwise.
+enum Ran {
+    /// The results are written.
+    Done,
+    /// The memory check refused the run before any work (nothing written).
+    TooBig(CliError),
 }
 
 /// Runs `plan` with the model, the inputs and every computation in `T`; the results are
 /// written as `f32`.
-fn run_in<T: Scalar>(plan: &ExplainPlan, quiet: bool) -> Result<()> {
+fn run_in<T: Scalar>(plan: &ExplainPlan, quiet: bool) -> Result<Ran> {
     if let Output::Dir(dir) = &plan.output {
-        return folder::run::<T>(plan, dir);
+        return folder::run::<T>(plan, dir).map(|()| Ran::Done);
     }
     let baseline = RunBaseline::<T>::of(plan)?;
     // Folders and globs are expanded (sorted by name); files alone keep the order given.
@@ -67,7 +92,9 @@ fn run_in<T: Scalar>(plan: &ExplainPlan, quiet: bool) -> Result<()> {
     let source = inputs::ModelSource::<T>::open(&plan.model, plan.arch.as_deref())?;
     let inputs = inputs::load_inputs::<T>(&paths, &plan.preprocess, &source)?;
     let model = source.build(Some(inputs.tensor.shape()))?;
-    plan.check_memory(&*model, &inputs.tensor)?;
+    if let Err(e) = plan.check_memory(&*model, &inputs.tensor) {
+        return Ok(Ran::TooBig(e));
+    }
     if matches!(plan.output, Output::Png(..)) && inputs.tensor.rank() != 4 {
         return Err(CliError::input(format!(
             "a .png output needs image-like inputs [N, C, H, W], found {:?}",
@@ -116,12 +143,13 @@ fn run_in<T: Scalar>(plan: &ExplainPlan, quiet: bool) -> Result<()> {
         bar.finish_and_clear();
     }
     match &plan.output {
-        Output::Png(path, renderer) => write_png(plan, path, renderer, &outcome, &classes.1),
+        Output::Png(path, renderer) => write_png(plan, path, renderer, &outcome, &classes.1)?,
         Output::Safetensors(path) => {
-            write_tensors(plan, path, &outcome, &inputs.tensor.cast(), &classes)
+            write_tensors(plan, path, &outcome, &inputs.tensor.cast(), &classes)?
         }
         Output::Dir(_) => unreachable!("handled above"),
     }
+    Ok(Ran::Done)
 }
 
 /// The progress bar of a SmoothGrad run over `inputs` inputs (`--samples` each; hidden with
