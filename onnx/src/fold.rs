@@ -192,62 +192,31 @@ pub fn fold(n: &NodeProto, x: &[Option<Const>], opset: i64) -> Result<Const, Str
     }
 }
 
-/// Elementwise `a op b` of two constants of the same shape, or one of them a single value (the
-/// index arithmetic of shape sub-graphs); integers stay integers (division truncates).
+/// Elementwise `a op b` of two constants, broadcast by NumPy's rules (the index arithmetic of
+/// shape sub-graphs, and of index tensors such as `range(batch)[:, None] * 768 + arange(768)`,
+/// which the `dynamo` exporter builds for a permute of flattened activations); integers stay
+/// integers (division truncates, overflow and division by zero are refused).
 fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const, String> {
-    let dims = if a.len() == 1 && b.dims.len() >= a.dims.len() {
-        b.dims.clone()
-    } else if b.len() == 1 || a.dims == b.dims {
-        a.dims.clone()
-    } else {
-        return Err(format!(
-            "constants of shapes {:?} and {:?} are not folded",
-            a.dims, b.dims
-        ));
-    };
-    let n = a.len().max(b.len());
-    // Each side is a scalar or has every element (an empty side: an empty result).
-    if a.is_empty() || b.is_empty() || [a.len(), b.len()].iter().any(|&l| l != 1 && l != n) {
-        return Err(format!(
-            "constants of {} and {} elements are not folded",
-            a.len(),
-            b.len()
-        ));
-    }
-    let pick = |v: &[f64], i: usize| if v.len() == 1 { v[0] } else { v[i] };
-    if let (ConstData::Int(x), ConstData::Int(y)) = (&a.data, &b.data) {
-        let at = |v: &[i64], i: usize| if v.len() == 1 { v[0] } else { v[i] };
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let (p, q) = (at(x, i), at(y, i));
-            out.push(
-                match op {
-                    "Add" => p.checked_add(q),
-                    "Sub" => p.checked_sub(q),
-                    "Mul" => p.checked_mul(q),
-                    _ => p.checked_div(q),
-                }
-                .ok_or_else(|| format!("{p} {op} {q} overflows or divides by zero"))?,
-            );
+    let int = move |v: &[i64]| {
+        let (p, q) = (v[0], v[1]);
+        match op {
+            "Add" => p.checked_add(q),
+            "Sub" => p.checked_sub(q),
+            "Mul" => p.checked_mul(q),
+            _ => p.checked_div(q),
         }
-        return Ok(Const::ints(dims, out));
-    }
-    let (x, y) = (a.as_floats(), b.as_floats());
-    let out = (0..n)
-        .map(|i| {
-            let (p, q) = (pick(&x, i), pick(&y, i));
-            match op {
-                "Add" => p + q,
-                "Sub" => p - q,
-                "Mul" => p * q,
-                _ => p / q,
-            }
-        })
-        .collect();
-    Ok(Const {
-        dims,
-        data: ConstData::Float(out),
-    })
+        .ok_or_else(|| format!("{p} {op} {q} overflows or divides by zero"))
+    };
+    let float = |v: &[f64]| {
+        let (p, q) = (v[0], v[1]);
+        match op {
+            "Add" => p + q,
+            "Sub" => p - q,
+            "Mul" => p * q,
+            _ => p / q,
+        }
+    };
+    crate::fold_extra::map_n(&[a, b], float, Some(&int))
 }
 
 #[cfg(test)]
@@ -267,5 +236,31 @@ mod tests {
             Const::ints(vec![2], vec![12, 16])
         );
         assert!(arithmetic("Div", &a, &Const::ints(vec![], vec![0])).is_err());
+    }
+
+    /// The `dynamo` exporter's gather indices of a permute over a dynamic batch:
+    /// `range(2)[:, None] * 3 + arange(3)`, broadcast to `[2, 3]`.
+    #[test]
+    fn broadcast_arithmetic_of_index_tensors() {
+        let rows = Const::ints(vec![2, 1], vec![0, 1]);
+        let scaled = arithmetic("Mul", &rows, &Const::ints(vec![], vec![3])).unwrap();
+        let cols = Const::ints(vec![3], vec![0, 1, 2]);
+        assert_eq!(
+            arithmetic("Add", &scaled, &cols).unwrap(),
+            Const::ints(vec![2, 3], vec![0, 1, 2, 3, 4, 5])
+        );
+        let halves = Const {
+            dims: vec![1, 2],
+            data: ConstData::Float(vec![1.0, 2.0]),
+        };
+        assert_eq!(
+            arithmetic("Div", &halves, &Const::ints(vec![2, 1], vec![2, 4])).unwrap(),
+            Const {
+                dims: vec![2, 2],
+                data: ConstData::Float(vec![0.5, 1.0, 0.25, 0.5]),
+            }
+        );
+        let e = arithmetic("Add", &cols, &Const::ints(vec![2], vec![1, 2])).unwrap_err();
+        assert!(e.contains("do not broadcast"), "{e}");
     }
 }

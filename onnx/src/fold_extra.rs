@@ -62,7 +62,7 @@ fn source_index(idx: usize, out: &[usize], s: &[usize]) -> usize {
 }
 
 /// An elementwise function of integers that may fail.
-type IntFn = dyn Fn(&[i64]) -> Result<i64, String>;
+type IntFn<'a> = dyn Fn(&[i64]) -> Result<i64, String> + 'a;
 
 fn count(dims: &[usize]) -> Result<usize, String> {
     dims.iter()
@@ -73,7 +73,11 @@ fn count(dims: &[usize]) -> Result<usize, String> {
 
 /// `f` over the broadcast of `xs`, on floats, or on integers when all are integers and `int`
 /// is given.
-fn map_n(xs: &[&Const], f: impl Fn(&[f64]) -> f64, int: Option<&IntFn>) -> Result<Const, String> {
+pub fn map_n(
+    xs: &[&Const],
+    f: impl Fn(&[f64]) -> f64,
+    int: Option<&IntFn<'_>>,
+) -> Result<Const, String> {
     let mut dims: Vec<usize> = Vec::new();
     for x in xs {
         dims = broadcast(&dims, &x.dims)?;
