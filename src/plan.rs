@@ -165,11 +165,12 @@ impl ExplainPlan {
             MethodName::Base(b) => (b, None),
             MethodName::Smooth(s) => (args.base, Some(smoothing(args, s)?)),
         };
+        let precision = Float::of(args);
         Ok(ExplainPlan {
             model: args.model.clone(),
             arch: args.arch.clone(),
             inputs: args.input.clone(),
-            metadata: metadata(args, &preprocess),
+            metadata: metadata(args, &preprocess, precision),
             preprocess,
             labels,
             target,
@@ -186,7 +187,7 @@ impl ExplainPlan {
             },
             smoothing,
             operator: args.operator,
-            precision: Float::of(args),
+            precision,
             batch_size: args.batch_size,
             threads: args.threads,
             output_node: args.output_node.clone(),
@@ -468,7 +469,11 @@ impl Float {
 }
 
 /// The settings that produce the file, for whoever reads it later.
-fn metadata(args: &ExplainArgs, preprocess: &Preprocess) -> Vec<(&'static str, String)> {
+fn metadata(
+    args: &ExplainArgs,
+    preprocess: &Preprocess,
+    precision: Float,
+) -> Vec<(&'static str, String)> {
     let mut m = vec![
         ("method", name(&args.method)),
         ("operator", name(&args.operator)),
@@ -509,7 +514,7 @@ fn metadata(args: &ExplainArgs, preprocess: &Preprocess) -> Vec<(&'static str, S
         m.push(("output_node", node.clone()));
     }
     // Only a run in f64 says so: f32 files stay as they were before the flag existed.
-    if Float::of(args) != Float::F32 {
+    if precision != Float::F32 {
         m.push(("precision", "f64".into()));
     }
     m

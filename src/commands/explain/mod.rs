@@ -29,8 +29,7 @@ use crate::cli::{ExplainArgs, Precision};
 use crate::error::{CliError, Result};
 use crate::files::write_pngs;
 use crate::inputs;
-use crate::plan::Float;
-use crate::plan::{ExplainPlan, Output};
+use crate::plan::{ExplainPlan, Float, Output};
 use crate::preprocess::nchw_maps;
 use crate::rendering::Renderer;
 
