@@ -20,10 +20,15 @@ use common::{run, s, smoothgrad, Scratch, SPEC};
 /// The test model saved to `model.safetensors` (f32 weights), and two random inputs `[2, 3, 8,
 /// 8]` (f32) in `input.safetensors`.
 fn fixtures(dir: &Scratch) -> (PathBuf, PathBuf, Tensor<f32>) {
+    fixtures_of(dir, 2)
+}
+
+/// [`fixtures`] with `n` inputs `[n, 3, 8, 8]`.
+fn fixtures_of(dir: &Scratch, n: usize) -> (PathBuf, PathBuf, Tensor<f32>) {
     let model = Sequential::<f32>::from_spec_seeded(SPEC, 0).unwrap();
     let m = dir.path("model.safetensors");
     weights::save(&model, &m).unwrap();
-    let x = Tensor::<f32>::randn_seeded(&[2, 3, 8, 8], 7);
+    let x = Tensor::<f32>::randn_seeded(&[n, 3, 8, 8], 7);
     let input = dir.path("input.safetensors");
     let mut w = Writer::new();
     w.tensor("input", &x);
@@ -331,14 +336,8 @@ fn a_single_gradient_is_computed_in_f64_by_default() {
 #[test]
 fn auto_falls_back_to_f32_when_f64_does_not_fit() {
     let dir = Scratch::new("precision-memory");
-    let model = Sequential::<f32>::from_spec_seeded(SPEC, 0).unwrap();
-    let m = dir.path("model.safetensors");
-    weights::save(&model, &m).unwrap();
-    let x = Tensor::<f32>::randn_seeded(&[64, 3, 8, 8], 7);
-    let input = dir.path("input.safetensors");
-    let mut w = Writer::new();
-    w.tensor("input", &x);
-    w.write(&input).unwrap();
+    let (m, input, x) = fixtures_of(&dir, 64);
+    let model: Sequential<f32> = weights::load(&m).unwrap();
     // The library's estimate of this request (64 inputs, one pass of 32 rows) in f32; f64
     // needs twice as much (every part scales with the type's size).
     let request = smoothgrad::memory::Request {
